@@ -1,0 +1,99 @@
+"""The one dataset shape every lesson uses.
+
+A multimodal dataset is a dict of modality tensors that share their first
+(sample) dimension, plus a label tensor. ``MultimodalDataset`` is a normal
+``torch.utils.data.Dataset`` for DataLoader users, and keeps the whole tensors
+in ``.modalities`` / ``.labels`` so training on a CPU can slice batches
+directly (``batches``) without per-sample Python overhead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+
+import torch
+from torch.utils.data import Dataset
+
+from mmlearn.validation import check_modalities
+
+
+class MultimodalDataset(Dataset):
+    """Samples as ``({modality: tensor}, label)`` pairs, all held in memory.
+
+    ``info`` carries anything else a generator wants to keep per sample
+    (for example scene metadata or caption strings) as tensors or lists
+    indexed like the labels.
+    """
+
+    def __init__(self, modalities: Mapping[str, torch.Tensor], labels: torch.Tensor, info: Mapping | None = None):
+        n = check_modalities(modalities)
+        if not isinstance(labels, torch.Tensor):
+            raise TypeError(f"labels must be a torch.Tensor, got {type(labels).__name__}")
+        if labels.shape[0] != n:
+            raise ValueError(f"labels have {labels.shape[0]} rows but the modalities have {n}")
+        self.modalities = dict(modalities)
+        self.labels = labels
+        self.info = dict(info or {})
+        for key, value in self.info.items():
+            if len(value) != n:
+                raise ValueError(f"info['{key}'] has {len(value)} rows but the dataset has {n}")
+
+    def __len__(self) -> int:
+        return self.labels.shape[0]
+
+    def __getitem__(self, i: int):
+        return {k: v[i] for k, v in self.modalities.items()}, self.labels[i]
+
+    def __repr__(self) -> str:
+        shapes = ", ".join(f"{k}: {tuple(v.shape)}" for k, v in self.modalities.items())
+        return f"MultimodalDataset(n={len(self)}, {shapes}, labels: {tuple(self.labels.shape)})"
+
+    def subset(self, index: torch.Tensor | Sequence[int]) -> "MultimodalDataset":
+        """A new dataset holding the rows in ``index`` (tensors are sliced, not copied lazily)."""
+        index = torch.as_tensor(index, dtype=torch.long)
+        info = {}
+        for key, value in self.info.items():
+            info[key] = value[index] if isinstance(value, torch.Tensor) else [value[i] for i in index.tolist()]
+        return MultimodalDataset({k: v[index] for k, v in self.modalities.items()}, self.labels[index], info)
+
+    def split(self, fractions: Sequence[float] = (0.7, 0.15, 0.15), seed: int = 0) -> list["MultimodalDataset"]:
+        """Shuffle with ``seed`` and cut into parts of the given fractions (train, validation, test)."""
+        if not fractions or any(f <= 0 for f in fractions) or abs(sum(fractions) - 1.0) > 1e-6:
+            raise ValueError(f"fractions must be positive and sum to 1, got {list(fractions)}")
+        n = len(self)
+        order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+        bounds = [round(sum(fractions[:i]) * n) for i in range(len(fractions) + 1)]
+        parts = [order[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+        if any(len(p) == 0 for p in parts):
+            raise ValueError(f"a split of {n} samples into {list(fractions)} leaves an empty part")
+        return [self.subset(p) for p in parts]
+
+    def to(self, device) -> "MultimodalDataset":
+        """Move every tensor to ``device`` (for the fast path on a GPU)."""
+        info = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in self.info.items()}
+        return MultimodalDataset({k: v.to(device) for k, v in self.modalities.items()}, self.labels.to(device), info)
+
+
+def batches(
+    dataset: MultimodalDataset, batch_size: int, *, shuffle: bool = False, seed: int | None = None
+) -> Iterator[tuple[dict[str, torch.Tensor], torch.Tensor]]:
+    """Yield ``(inputs, labels)`` batches by slicing the in-memory tensors.
+
+    The fast path for small models on a CPU: a DataLoader would build each
+    batch sample by sample in Python, which costs more than the model.
+    """
+    if batch_size <= 0:
+        raise ValueError(f"batch_size must be positive, got {batch_size}")
+    n = len(dataset)
+    if shuffle:
+        gen = torch.Generator().manual_seed(seed) if seed is not None else None
+        order = torch.randperm(n, generator=gen).to(dataset.labels.device)
+    else:
+        order = None
+    for start in range(0, n, batch_size):
+        if order is None:
+            sl = slice(start, start + batch_size)
+            yield {k: v[sl] for k, v in dataset.modalities.items()}, dataset.labels[sl]
+        else:
+            idx = order[start : start + batch_size]
+            yield {k: v[idx] for k, v in dataset.modalities.items()}, dataset.labels[idx]

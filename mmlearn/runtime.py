@@ -1,0 +1,95 @@
+"""Where and how the lessons run: device choice, seeding, figure style.
+
+Kept in one place so that no notebook names a device or repeats the seeding
+recipe, and so that a lesson behaves the same on a laptop CPU, a GPU and Colab.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+
+import numpy as np
+import torch
+
+
+def get_device(prefer: str | None = None) -> torch.device:
+    """Pick CUDA, then Apple MPS, then the CPU.
+
+    ``prefer="cpu"`` (or the environment variable ``MMLEARN_DEVICE``) forces a
+    device, which is how the tests and a teacher's grading run stay on a CPU.
+    """
+    choice = prefer or os.environ.get("MMLEARN_DEVICE")
+    if choice:
+        device = torch.device(choice)
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise RuntimeError(f"device '{choice}' was requested but CUDA is not available here")
+        if device.type == "mps" and not _mps_available():
+            raise RuntimeError(f"device '{choice}' was requested but Apple MPS is not available here")
+        return device
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if _mps_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def _mps_available() -> bool:
+    mps = getattr(torch.backends, "mps", None)
+    return bool(mps is not None and mps.is_available())
+
+
+def describe_device(device: torch.device | None = None) -> str:
+    """A short human name for the device: 'cpu (2 threads)', 'cuda (NVIDIA H100)'."""
+    device = device or get_device()
+    if device.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(device)})"
+    if device.type == "cpu":
+        return f"cpu ({torch.get_num_threads()} threads, {platform.machine()})"
+    return device.type
+
+
+def seed_everything(seed: int = 0, deterministic: bool = True) -> torch.Generator:
+    """Seed Python, NumPy and PyTorch; ask PyTorch for deterministic kernels.
+
+    Returns a ``torch.Generator`` seeded with ``seed`` for code that wants its
+    own stream. With ``deterministic=True`` a CPU run repeats bit for bit, which
+    is what lets nbval compare a lesson's printed results.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    if deterministic:
+        # cuBLAS needs this workspace setting to be deterministic on a GPU.
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.backends.cudnn.benchmark = False
+        torch.backends.cudnn.deterministic = True
+    return torch.Generator().manual_seed(seed)
+
+
+def setup_notebook(seed: int = 0) -> torch.device:
+    """The first code cell of every lesson: seed, figure style, device.
+
+    Returns the device the lesson will use.
+    """
+    from mmlearn.plotting import use_course_style
+
+    seed_everything(seed)
+    use_course_style()
+    _inline_png()
+    return get_device()
+
+
+def _inline_png() -> None:
+    """Inline figures as PNG: SVG output carries random ids that differ every run."""
+    try:
+        from IPython import get_ipython
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+    except ImportError:
+        return
+    if get_ipython() is not None:
+        set_matplotlib_formats("png")

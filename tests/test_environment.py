@@ -1,0 +1,39 @@
+"""environment.yml (conda users) and pyproject.toml must list the same packages."""
+
+import re
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def pip_section(text: str) -> list[str]:
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip() == "- pip:")
+    entries = []
+    for line in lines[start + 1 :]:
+        match = re.match(r"^\s{4,}- (.+)$", line)
+        if not match:
+            break
+        entries.append(match.group(1).strip())
+    return entries
+
+
+def test_environment_yml_matches_pyproject():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    entries = pip_section((ROOT / "environment.yml").read_text())
+    assert entries[-1] == "-e ."
+    assert entries[:-1] == project["dependencies"]
+
+
+def test_minimum_versions_only():
+    """Colab keeps its own torch: no upper bounds or pins in the runtime dependencies."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    for spec in project["dependencies"]:
+        assert re.fullmatch(r"[A-Za-z0-9_.-]+>=[0-9.]+", spec), spec
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    assert "make test" in readme and "make course" in readme
+    assert (ROOT / ".ci" / "run").read_text().strip().splitlines()[-1] == "make test"

@@ -1,0 +1,63 @@
+import pytest
+import torch
+
+from mmlearn.runtime import describe_device, get_device, seed_everything
+
+
+def test_default_device_is_cpu_without_accelerators(monkeypatch):
+    monkeypatch.delenv("MMLEARN_DEVICE", raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    assert get_device() == torch.device("cpu")
+
+
+def test_cuda_preferred_over_mps(monkeypatch):
+    monkeypatch.delenv("MMLEARN_DEVICE", raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    assert get_device().type == "cuda"
+
+
+def test_mps_before_cpu(monkeypatch):
+    monkeypatch.delenv("MMLEARN_DEVICE", raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    assert get_device().type == "mps"
+
+
+def test_forced_device_from_environment(monkeypatch):
+    monkeypatch.setenv("MMLEARN_DEVICE", "cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert get_device() == torch.device("cpu")
+
+
+def test_requesting_missing_cuda_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(RuntimeError, match="CUDA is not available"):
+        get_device("cuda")
+
+
+def test_describe_cpu_names_threads():
+    assert describe_device(torch.device("cpu")).startswith("cpu (")
+
+
+def test_seed_everything_repeats_and_differs():
+    seed_everything(3)
+    a = torch.randn(5)
+    seed_everything(3)
+    b = torch.randn(5)
+    seed_everything(4)
+    c = torch.randn(5)
+    assert torch.equal(a, b)
+    assert not torch.equal(a, c)
+
+
+def test_seed_everything_returns_seeded_generator():
+    g1, g2 = seed_everything(7), seed_everything(7)
+    assert torch.equal(torch.rand(3, generator=g1), torch.rand(3, generator=g2))
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, "0", True])
+def test_bad_seed_rejected(bad):
+    with pytest.raises(ValueError, match="seed"):
+        seed_everything(bad)
