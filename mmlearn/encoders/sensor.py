@@ -1,0 +1,83 @@
+"""A 1-D convolutional encoder for multi-channel time series.
+
+Accelerometers, heart-rate monitors and the rows of an MFCC matrix are all
+"a few channels that change over time": a 1-D convolution slides along time
+and looks at every channel at once. ``AudioEncoder`` reuses this class.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from mmlearn.validation import check_positive_int, check_tensor
+
+
+class SensorEncoder(nn.Module):
+    """(B, channels, T) signals -> (B, out_dim) features.
+
+    Layers: optional batch norm of each input channel (signals arrive in very
+    different units) -> conv blocks (conv1d -> batch norm -> ReLU; every block
+    after the first halves the time axis) -> mean and max over time,
+    concatenated -> linear to ``out_dim``. Any length ``T`` works.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_dim: int = 64,
+        channels: Sequence[int] = (32, 64),
+        kernel_size: int = 5,
+        normalize: bool = True,
+    ):
+        super().__init__()
+        self.in_channels = check_positive_int(in_channels, "in_channels")
+        self.out_dim = check_positive_int(out_dim, "out_dim")
+        if check_positive_int(kernel_size, "kernel_size") % 2 == 0:
+            raise ValueError(f"kernel_size must be odd so that padding keeps the length, got {kernel_size}")
+        channels = [check_positive_int(c, "channels[i]") for c in channels]
+        if not channels:
+            raise ValueError("channels must name at least one convolution block")
+        self.input_norm = nn.BatchNorm1d(in_channels) if normalize else nn.Identity()
+        layers: list[nn.Module] = []
+        c_in = in_channels
+        for i, c_out in enumerate(channels):
+            stride = 1 if i == 0 else 2
+            layers += [
+                nn.Conv1d(c_in, c_out, kernel_size, stride=stride, padding=kernel_size // 2),
+                nn.BatchNorm1d(c_out),
+                nn.ReLU(),
+            ]
+            c_in = c_out
+        self.conv = nn.Sequential(*layers)
+        self.token_dim = c_in  # one token per remaining time step, see tokens()
+        self.fc = nn.Linear(2 * c_in, out_dim)
+
+    def _check(self, x) -> torch.Tensor:
+        name = f"{type(self).__name__} input"
+        check_tensor(x, name, ndim=3)
+        if not x.is_floating_point():
+            raise TypeError(f"{name} must hold floats, got dtype {x.dtype}")
+        if x.shape[1] != self.in_channels:
+            raise ValueError(
+                f"{name} must have {self.in_channels} channels in dim 1 (B, channels, T), "
+                f"got shape {tuple(x.shape)}"
+            )
+        if x.shape[2] == 0:
+            raise ValueError(f"{name} has no time steps (shape {tuple(x.shape)})")
+        return x
+
+    def feature_map(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, channels, T) -> (B, token_dim, T'): the convolution output along time."""
+        return self.conv(self.input_norm(self._check(x)))
+
+    def tokens(self, x: torch.Tensor) -> tuple[torch.Tensor, None]:
+        """(B, channels, T) -> (B, T', token_dim): one token per time step; no padding mask."""
+        return self.feature_map(x).transpose(1, 2), None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        fmap = self.feature_map(x)  # (B, D, T')
+        pooled = torch.cat([fmap.mean(dim=2), fmap.amax(dim=2)], dim=1)  # (B, 2D)
+        return self.fc(pooled)  # (B, out_dim)

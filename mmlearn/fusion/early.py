@@ -1,0 +1,87 @@
+"""Early fusion: join the raw inputs, then learn one model on the joined vector.
+
+"Early" means the modalities meet before any modality-specific processing:
+each raw input is flattened, all are concatenated, and a single MLP sees the
+result. There is no per-modality encoder, so the model cannot exploit the
+structure of an image or a spectrogram; that is the price of its simplicity
+and the point of comparing it with the other methods.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import torch
+from torch import nn
+
+from mmlearn.fusion.base import FusionModel, fill_missing, mlp_head
+
+
+class EarlyFusion(FusionModel):
+    """Flatten and concatenate raw inputs -> batch norm -> MLP -> (B, num_classes).
+
+    ``modalities`` is the dict of encoders (only its names are used: early
+    fusion has no encoders) or a list of names. ``input_shapes`` gives each
+    modality's per-sample shape, e.g. ``{"image": (1, 8, 8), "audio": (13, 20)}``.
+    ``normalize`` batch-normalises every raw feature, so that a modality in
+    large units (MFCC c0 near -300) does not drown one in [0, 1] (pixels).
+    With ``missing="zeros"`` an absent modality's raw values are all zeros.
+    """
+
+    def __init__(
+        self,
+        modalities,
+        num_classes: int,
+        input_shapes: Mapping[str, tuple[int, ...]] | None = None,
+        hidden: int | None = 64,
+        dropout: float = 0.0,
+        normalize: bool = True,
+        missing: str = "error",
+    ):
+        names = list(modalities)
+        if not names or not all(isinstance(m, str) and m and "." not in m for m in names):
+            raise ValueError(f"modalities must be non-empty names without '.', got {names}")
+        super().__init__(names, num_classes, missing)
+        if input_shapes is None:
+            example = {m: "(...)" for m in names}
+            raise TypeError(
+                f"EarlyFusion needs input_shapes, the per-sample shape of each modality: {example}"
+            )
+        if not isinstance(input_shapes, Mapping) or set(input_shapes) != set(names):
+            got = list(input_shapes) if isinstance(input_shapes, Mapping) else input_shapes
+            raise ValueError(f"input_shapes must give a shape for each of {names}, got {got}")
+        self.input_shapes = {}
+        for m in names:
+            shape = input_shapes[m]
+            shape = (shape,) if isinstance(shape, int) else tuple(shape)
+            if not shape or not all(isinstance(s, int) and s > 0 for s in shape):
+                raise ValueError(f"input_shapes[{m!r}] must be positive integers, got {shape}")
+            self.input_shapes[m] = shape
+        self.flat_dims = {m: math.prod(s) for m, s in self.input_shapes.items()}
+        self.fused_dim = sum(self.flat_dims.values())
+        self.norm = nn.BatchNorm1d(self.fused_dim) if normalize else nn.Identity()
+        self.head = mlp_head(self.fused_dim, num_classes, hidden, dropout)
+
+    def flatten_inputs(self, inputs: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """Check and flatten the raw inputs: (B, sum of per-modality sizes), zeros for missing ones."""
+        batch, present = self.check_inputs(inputs)
+        flat = {}
+        for m in present:
+            x = inputs[m]
+            if not x.is_floating_point():
+                raise TypeError(
+                    f"early fusion concatenates raw float values, but modality {m!r} has dtype {x.dtype}; "
+                    "convert it to float features first (token ids must be embedded: use intermediate fusion)"
+                )
+            if tuple(x.shape[1:]) != self.input_shapes[m]:
+                raise ValueError(
+                    f"modality {m!r} must have per-sample shape {self.input_shapes[m]}, "
+                    f"got {tuple(x.shape[1:])}"
+                )
+            flat[m] = x.reshape(batch, -1)  # (B, prod(shape))
+        flat = fill_missing(flat, self.flat_dims, batch)
+        return torch.cat([flat[m] for m in self.modalities], dim=1)  # (B, fused_dim)
+
+    def forward(self, inputs: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        return self.head(self.norm(self.flatten_inputs(inputs)))  # (B, num_classes)

@@ -1,0 +1,58 @@
+"""Gated fusion: a small network decides, per sample, how much to trust each modality.
+
+In the spirit of the Gated Multimodal Unit (Arevalo et al. 2017): each
+modality's features are projected to a common size (tanh), a gate network
+reads all features and outputs one weight per modality (softmax), and the
+fused vector is the weighted sum. A noisy image can get a small weight for
+that sample only; ``last_gates`` keeps the weights for plotting.
+
+A missing modality gets gate weight 0: its features enter the gate network as
+zeros and the softmax is renormalised over the modalities present.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import torch
+from torch import nn
+
+from mmlearn.fusion.base import EncoderFusion, fill_missing, mlp_head
+from mmlearn.validation import check_positive_int
+
+
+class GatedFusion(EncoderFusion):
+    """Encoders -> tanh projections (B, M, d_model), gates (B, M) -> weighted sum (B, d_model) -> MLP."""
+
+    handles_missing_natively = True
+
+    def __init__(
+        self,
+        encoders,
+        num_classes: int,
+        d_model: int = 32,
+        hidden: int | None = 64,
+        dropout: float = 0.0,
+    ):
+        super().__init__(encoders, num_classes)
+        self.d_model = check_positive_int(d_model, "d_model")
+        self.projections = nn.ModuleDict(
+            {m: nn.Sequential(nn.Linear(d, d_model), nn.Tanh()) for m, d in self.feature_dims.items()}
+        )
+        self.gate = nn.Linear(sum(self.feature_dims.values()), len(self.modalities))
+        self.head = mlp_head(d_model, num_classes, hidden, dropout)
+        self.last_gates: torch.Tensor | None = None  # (B, M) from the latest forward
+
+    def gates(self, feats: Mapping[str, torch.Tensor], batch: int) -> torch.Tensor:
+        """Per-sample modality weights (B, M), zero for missing modalities, rows summing to 1."""
+        full = fill_missing(feats, self.feature_dims, batch)
+        scores = self.gate(torch.cat([full[m] for m in self.modalities], dim=1))  # (B, M)
+        absent = torch.tensor([m not in feats for m in self.modalities], device=scores.device)
+        return torch.softmax(scores.masked_fill(absent, float("-inf")), dim=1)
+
+    def forward(self, inputs: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        feats, present, batch = self.encode(inputs)
+        g = self.gates(feats, batch)  # (B, M)
+        self.last_gates = g.detach()
+        fused = sum(g[:, self.modalities.index(m), None] * self.projections[m](feats[m]) for m in present)
+        return self.head(fused)  # (B, num_classes)
