@@ -1,0 +1,191 @@
+"""The training loops on tiny synthetic problems: they learn, repeat per seed, and restore modes."""
+
+import pytest
+import torch
+from torch import nn
+
+from mmlearn.data.base import MultimodalDataset
+from mmlearn.losses import ClipLoss
+from mmlearn.training import (
+    History,
+    embed,
+    eval_mode,
+    evaluate,
+    predict_proba,
+    train_classifier,
+    train_contrastive,
+)
+
+
+class TwoModalityNet(nn.Module):
+    """Concatenate two modalities, dropout, linear classifier."""
+
+    def __init__(self):
+        super().__init__()
+        self.dropout = nn.Dropout(0.2)
+        self.head = nn.Linear(4 + 3, 2)
+
+    def forward(self, inputs):
+        return self.head(self.dropout(torch.cat([inputs["a"], inputs["b"]], dim=1)))
+
+
+def _dataset(n=200, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    a, b = torch.randn(n, 4, generator=gen), torch.randn(n, 3, generator=gen)
+    labels = (a[:, 0] + b[:, 0] > 0).long()  # needs both modalities
+    return MultimodalDataset({"a": a, "b": b}, labels)
+
+
+def _train(seed=0, **kwargs):
+    torch.manual_seed(0)
+    model = TwoModalityNet()
+    train, val = _dataset(200, 0), _dataset(100, 1)
+    options = {"epochs": 15, "lr": 0.05, "batch_size": 32, "seed": seed, "progress": False} | kwargs
+    return model, train_classifier(model, train, val, **options), val
+
+
+def test_train_classifier_learns_and_records_history():
+    model, history, val = _train()
+    assert len(history) == 15 and len(history.train_acc) == 15 and len(history.val_acc) == 15
+    assert history.train_loss[-1] < history.train_loss[0]
+    assert history.final["val_acc"] > 0.9
+    assert history.final["val_acc"] == pytest.approx(evaluate(model, val))
+    assert history.best["val_acc"] == max(history.val_acc)
+    assert history.final["epoch"] == 14
+    assert set(history.to_dict()) == {"train_loss", "train_acc", "val_acc"}
+    assert model.training  # left in train mode
+
+
+def test_train_classifier_is_deterministic_per_seed():
+    model_a, history_a, _ = _train(seed=3, epochs=4)
+    model_b, history_b, _ = _train(seed=3, epochs=4)
+    _, history_c, _ = _train(seed=4, epochs=4)
+    assert history_a == history_b
+    assert torch.equal(model_a.head.weight, model_b.head.weight)
+    assert history_a.train_loss != history_c.train_loss
+
+
+def test_transform_sees_each_training_batch_with_its_labels():
+    calls = []
+
+    def drop_b(inputs, labels):
+        calls.append(len(labels))
+        return {"a": inputs["a"], "b": torch.zeros_like(inputs["b"])}
+
+    _, history, val = _train(epochs=3, transform=drop_b)
+    assert sum(calls) == 3 * 200 and max(calls) == 32
+    assert history.final["val_acc"] < 0.85  # without modality b the label cannot be learned fully
+
+
+def test_history_without_validation():
+    model = TwoModalityNet()
+    history = train_classifier(model, _dataset(64), epochs=3, lr=0.01, batch_size=16, progress=False)
+    assert history.val_acc == []
+    assert "val_acc" not in history.final
+    assert history.best["train_loss"] == min(history.train_loss)
+    with pytest.raises(ValueError, match="empty"):
+        _ = History().final
+
+
+def test_evaluate_and_predict_proba_restore_the_mode():
+    model, _, val = _train(epochs=3)
+    model.train()
+    probs = predict_proba(model, val, batch_size=7)
+    assert model.training
+    assert probs.shape == (100, 2) and torch.allclose(probs.sum(dim=1), torch.ones(100))
+    assert (probs.argmax(dim=1) == val.labels).float().mean().item() == pytest.approx(evaluate(model, val))
+    model.eval()
+    evaluate(model, val)
+    assert not model.training
+    zeroed = evaluate(model, val, transform=lambda x, y: {k: torch.zeros_like(v) for k, v in x.items()})
+    assert zeroed == pytest.approx(
+        max(val.labels.float().mean().item(), 1 - val.labels.float().mean().item())
+    )
+
+
+def test_eval_mode_restores_on_error():
+    model = TwoModalityNet()
+    with pytest.raises(RuntimeError):
+        with eval_mode(model):
+            assert not model.training
+            raise RuntimeError("boom")
+    assert model.training
+
+
+def test_train_classifier_bad_inputs():
+    model, data = TwoModalityNet(), _dataset(32)
+    with pytest.raises(TypeError, match="MultimodalDataset"):
+        train_classifier(model, [1, 2], epochs=1, lr=0.1, batch_size=8, progress=False)
+    with pytest.raises(ValueError, match="epochs"):
+        train_classifier(model, data, epochs=0, lr=0.1, batch_size=8, progress=False)
+    with pytest.raises(ValueError, match="lr"):
+        train_classifier(model, data, epochs=1, lr=-1.0, batch_size=8, progress=False)
+    with pytest.raises(ValueError, match="batch_size"):
+        train_classifier(model, data, epochs=1, lr=0.1, batch_size=0, progress=False)
+    with pytest.raises(FloatingPointError, match="loss became nan"):
+        train_classifier(
+            model,
+            data,
+            epochs=1,
+            lr=0.1,
+            batch_size=8,
+            progress=False,
+            loss_fn=lambda z, y: z.sum() * float("nan"),
+        )
+
+
+class BagOfTokens(nn.Module):
+    """Mean of token embeddings: a minimal text encoder."""
+
+    def __init__(self, vocab, dim):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab, dim)
+
+    def forward(self, ids):  # (B, L) -> (B, D)
+        return self.embedding(ids).mean(dim=1)
+
+
+def _pairs(concepts, seed):
+    """Images are noisy prototypes of a concept; captions name the concept with two tokens."""
+    gen = torch.Generator().manual_seed(100)
+    prototypes = torch.randn(16, 12, generator=gen)
+    noise = torch.randn(len(concepts), 12, generator=torch.Generator().manual_seed(seed))
+    images = prototypes[concepts] + 0.3 * noise
+    captions = torch.stack([concepts, concepts + 16], dim=1)  # (N, 2) token ids
+    return MultimodalDataset({"image": images, "text": captions}, concepts)
+
+
+def _train_contrastive(seed=0, epochs=20):
+    torch.manual_seed(0)
+    image_encoder, text_encoder, loss = nn.Linear(12, 8), BagOfTokens(32, 8), ClipLoss()
+    train = _pairs(torch.arange(16).repeat(8), seed=1)  # 128 pairs
+    val = _pairs(torch.arange(16), seed=2)  # one pair per concept: retrieval is well defined
+    options = {"epochs": epochs, "lr": 0.05, "batch_size": 16, "seed": seed, "progress": False}
+    history = train_contrastive(image_encoder, text_encoder, train, loss, val, **options)
+    return history, image_encoder, text_encoder, loss, val
+
+
+def test_train_contrastive_learns_retrieval():
+    history, image_encoder, text_encoder, loss, val = _train_contrastive()
+    assert history.train_loss[-1] < 0.5 * history.train_loss[0]
+    assert history.final["val_acc"] >= 0.9  # image -> text recall@1 over 16 candidates (chance 1/16)
+    assert loss.logit_scale.item() != pytest.approx(1 / 0.07)  # the temperature was trained too
+    first, *_ = _train_contrastive(epochs=3)
+    again, *_ = _train_contrastive(epochs=3)
+    assert again == first  # deterministic per seed
+    features = embed(image_encoder, val.modalities["image"], batch_size=5)
+    assert features.shape == (16, 8)
+    assert torch.allclose(features, embed(image_encoder, val.modalities["image"], batch_size=100))
+
+
+def test_train_contrastive_bad_inputs():
+    image_encoder, text_encoder, loss = nn.Linear(12, 8), BagOfTokens(32, 8), ClipLoss()
+    pairs = _pairs(torch.arange(4), seed=0)
+    with pytest.raises(KeyError, match="caption"):
+        train_contrastive(
+            image_encoder, text_encoder, pairs, loss, text_key="caption", epochs=1, lr=0.1, batch_size=4
+        )
+    with pytest.raises(ValueError, match="negatives"):
+        train_contrastive(image_encoder, text_encoder, pairs, loss, epochs=1, lr=0.1, batch_size=1)
+    with pytest.raises(TypeError, match="torch.Tensor"):
+        embed(image_encoder, [1, 2, 3])
