@@ -40,7 +40,9 @@ def test_set_repo_rewrites_every_notebook_and_the_readme(tmp_path, monkeypatch):
     finally:
         colab.REPOSITORY, colab.BRANCH = original
     assert 'REPOSITORY = "teacher/my-course"' in colab_copy.read_text()
-    for path in sorted((tmp_path / "notebooks").glob("*.ipynb")) + sorted((tmp_path / "solutions").glob("*.ipynb")):
+    for path in sorted((tmp_path / "notebooks").glob("*.ipynb")) + sorted(
+        (tmp_path / "solutions").glob("*.ipynb")
+    ):
         nb = nbformat.read(path, as_version=4)
         folder = path.parent.name
         expected = f"github/teacher/my-course/blob/spring/{folder}/{path.name}"

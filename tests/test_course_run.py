@@ -47,8 +47,11 @@ def test_a_failing_notebook_fails_the_run_but_the_others_still_run(course):
 
 
 def test_format_table_lists_each_notebook():
-    results = {"notebooks": {"02_fusion": {"seconds": 41.25, "device": "cpu",
-                                           "metrics": {"acc_early": 0.812, "claim": True}}}}
+    results = {
+        "notebooks": {
+            "02_fusion": {"seconds": 41.25, "device": "cpu", "metrics": {"acc_early": 0.812, "claim": True}}
+        }
+    }
     lines = format_table(results).splitlines()
     assert lines[0].split() == ["notebook", "seconds", "device", "key", "results"]
     assert lines[2].split()[:3] == ["02_fusion", "41.2", "cpu"]

@@ -15,8 +15,11 @@ from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mmlearn.course", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m mmlearn.course",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="the course checkout (default: here)")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("build-notebooks")
@@ -36,7 +39,10 @@ def main(argv: list[str] | None = None) -> int:
     root = args.root
     if args.command == "build-notebooks":
         changed = student.build_notebooks(root)
-        print(f"{len(changed)} notebook file(s) written" + "".join(f"\n  {p.relative_to(root)}" for p in changed))
+        print(
+            f"{len(changed)} notebook file(s) written"
+            + "".join(f"\n  {p.relative_to(root)}" for p in changed)
+        )
         return 0
     if args.command == "check-notebooks":
         stale = student.stale_notebooks(root)
@@ -81,7 +87,9 @@ def _rewrite_readme_badges(root: Path) -> None:
         return
     text = readme.read_text(encoding="utf-8")
     pattern = re.compile(r"https://colab\.research\.google\.com/github/[^/\s)]+/[^/\s)]+/blob/[^/\s)]+/")
-    new = pattern.sub(f"https://colab.research.google.com/github/{colab.REPOSITORY}/blob/{colab.BRANCH}/", text)
+    new = pattern.sub(
+        f"https://colab.research.google.com/github/{colab.REPOSITORY}/blob/{colab.BRANCH}/", text
+    )
     if new != text:
         atomic_write_text(readme, new)
 

@@ -127,8 +127,11 @@ def build_notebooks(root: Path) -> list[Path]:
 def stale_notebooks(root: Path) -> list[str]:
     """Files that differ from what ``build_notebooks`` would write, plus strays in ``notebooks/``."""
     expected = expected_files(root)
-    stale = [str(p.relative_to(root)) for p, t in expected.items()
-             if not p.exists() or p.read_text(encoding="utf-8") != t]
+    stale = [
+        str(p.relative_to(root))
+        for p, t in expected.items()
+        if not p.exists() or p.read_text(encoding="utf-8") != t
+    ]
     for path in sorted((Path(root) / NOTEBOOKS).glob("*.ipynb")):
         if path not in expected:
             stale.append(f"{path.relative_to(root)} (no matching solution)")

@@ -25,7 +25,9 @@ class MultimodalDataset(Dataset):
     indexed like the labels.
     """
 
-    def __init__(self, modalities: Mapping[str, torch.Tensor], labels: torch.Tensor, info: Mapping | None = None):
+    def __init__(
+        self, modalities: Mapping[str, torch.Tensor], labels: torch.Tensor, info: Mapping | None = None
+    ):
         n = check_modalities(modalities)
         if not isinstance(labels, torch.Tensor):
             raise TypeError(f"labels must be a torch.Tensor, got {type(labels).__name__}")
@@ -48,30 +50,36 @@ class MultimodalDataset(Dataset):
         shapes = ", ".join(f"{k}: {tuple(v.shape)}" for k, v in self.modalities.items())
         return f"MultimodalDataset(n={len(self)}, {shapes}, labels: {tuple(self.labels.shape)})"
 
-    def subset(self, index: torch.Tensor | Sequence[int]) -> "MultimodalDataset":
+    def subset(self, index: torch.Tensor | Sequence[int]) -> MultimodalDataset:
         """A new dataset holding the rows in ``index`` (tensors are sliced, not copied lazily)."""
         index = torch.as_tensor(index, dtype=torch.long)
         info = {}
         for key, value in self.info.items():
-            info[key] = value[index] if isinstance(value, torch.Tensor) else [value[i] for i in index.tolist()]
+            info[key] = (
+                value[index] if isinstance(value, torch.Tensor) else [value[i] for i in index.tolist()]
+            )
         return MultimodalDataset({k: v[index] for k, v in self.modalities.items()}, self.labels[index], info)
 
-    def split(self, fractions: Sequence[float] = (0.7, 0.15, 0.15), seed: int = 0) -> list["MultimodalDataset"]:
+    def split(
+        self, fractions: Sequence[float] = (0.7, 0.15, 0.15), seed: int = 0
+    ) -> list[MultimodalDataset]:
         """Shuffle with ``seed`` and cut into parts of the given fractions (train, validation, test)."""
         if not fractions or any(f <= 0 for f in fractions) or abs(sum(fractions) - 1.0) > 1e-6:
             raise ValueError(f"fractions must be positive and sum to 1, got {list(fractions)}")
         n = len(self)
         order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
         bounds = [round(sum(fractions[:i]) * n) for i in range(len(fractions) + 1)]
-        parts = [order[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+        parts = [order[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=False)]
         if any(len(p) == 0 for p in parts):
             raise ValueError(f"a split of {n} samples into {list(fractions)} leaves an empty part")
         return [self.subset(p) for p in parts]
 
-    def to(self, device) -> "MultimodalDataset":
+    def to(self, device) -> MultimodalDataset:
         """Move every tensor to ``device`` (for the fast path on a GPU)."""
         info = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in self.info.items()}
-        return MultimodalDataset({k: v.to(device) for k, v in self.modalities.items()}, self.labels.to(device), info)
+        return MultimodalDataset(
+            {k: v.to(device) for k, v in self.modalities.items()}, self.labels.to(device), info
+        )
 
 
 def batches(

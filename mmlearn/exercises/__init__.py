@@ -7,6 +7,14 @@ to bottom even with every exercise still undone. The specs of each lesson
 live in ``lessonNN.py`` beside this file.
 """
 
-from mmlearn.exercises.checker import ExerciseFailure, check, exercise, expect_close, expect_raises, passed, progress
+from mmlearn.exercises.checker import (
+    ExerciseFailure,
+    check,
+    exercise,
+    expect_close,
+    expect_raises,
+    passed,
+    progress,
+)
 
 __all__ = ["check", "exercise", "expect_close", "expect_raises", "passed", "progress", "ExerciseFailure"]

@@ -11,8 +11,12 @@ def standardise_reference(x: torch.Tensor) -> torch.Tensor:
     return (x - x.mean(dim=0)) / x.std(dim=0, unbiased=False)
 
 
-@exercise("00.1", "standardise features", "subtract the column mean and divide by the column std "
-          "(x.mean(dim=0), x.std(dim=0, unbiased=False)); the result keeps the input's shape.")
+@exercise(
+    "00.1",
+    "standardise features",
+    "subtract the column mean and divide by the column std "
+    "(x.mean(dim=0), x.std(dim=0, unbiased=False)); the result keeps the input's shape.",
+)
 def check_standardise(student):
     gen = torch.Generator().manual_seed(0)
     for shape in [(8, 3), (50, 1), (5, 7)]:
@@ -26,11 +30,18 @@ def concat_modalities_reference(image: torch.Tensor, audio: torch.Tensor) -> tor
     return torch.cat([image.flatten(1), audio.flatten(1)], dim=1)
 
 
-@exercise("00.2", "concatenate two modalities", "flatten each tensor after the batch dimension "
-          "(x.flatten(1)), torch.cat along dim=1, and raise ValueError first if the batch sizes differ.")
+@exercise(
+    "00.2",
+    "concatenate two modalities",
+    "flatten each tensor after the batch dimension "
+    "(x.flatten(1)), torch.cat along dim=1, and raise ValueError first if the batch sizes differ.",
+)
 def check_concat(student):
     gen = torch.Generator().manual_seed(1)
     image, audio = torch.rand(4, 1, 8, 8, generator=gen), torch.rand(4, 13, 5, generator=gen)
     expect_close(student(image, audio), concat_modalities_reference(image, audio), "the fused features")
-    expect_raises(lambda: student(torch.rand(4, 1, 8, 8), torch.rand(3, 13, 5)), ValueError,
-                  "mismatched batch sizes (4 images, 3 clips)")
+    expect_raises(
+        lambda: student(torch.rand(4, 1, 8, 8), torch.rand(3, 13, 5)),
+        ValueError,
+        "mismatched batch sizes (4 images, 3 clips)",
+    )
