@@ -1,0 +1,103 @@
+"""Log-mel spectrograms and MFCCs for batches of short 8 kHz clips.
+
+Why this module exists: a network learns faster from a time-frequency picture
+of speech than from raw samples. librosa computes the features; this module
+fixes parameters that suit 0.7 s clips at 8 kHz, works on a whole batch in one
+call, and makes each clip's features independent of the rest of the batch
+(librosa's default decibel scaling is relative to the loudest value in the
+whole array, which would let one loud clip change every other clip's features).
+
+Defaults at 8 kHz: a 32 ms Hann window (``n_fft=256``) moved by half its
+length (``hop_length=128``, 16 ms), 40 mel bands from 0 to 4 kHz (the Nyquist
+frequency) and the classic 13 MFCCs. A 5,600-sample (0.7 s) clip gives
+1 + 5600 // 128 = 44 frames.
+"""
+
+from __future__ import annotations
+
+import librosa
+import numpy as np
+import torch
+
+SAMPLE_RATE = 8000
+N_FFT = 256  # 32 ms analysis window
+HOP_LENGTH = 128  # 16 ms between frames (half a window)
+N_MELS = 40
+N_MFCC = 13
+AMIN = 1e-5  # power floor: digital silence maps to -50 dB instead of -inf
+
+
+def _as_batch(waveforms, name: str = "waveforms") -> np.ndarray:
+    """(N, T) float32 numpy array from a tensor or array, with clear errors."""
+    if isinstance(waveforms, torch.Tensor):
+        waveforms = waveforms.detach().cpu().numpy()
+    if not isinstance(waveforms, np.ndarray):
+        raise TypeError(f"{name} must be a torch.Tensor or numpy array, got {type(waveforms).__name__}")
+    if waveforms.ndim != 2:
+        raise ValueError(f"{name} must have shape (N, T) (a batch of mono clips), got {waveforms.shape}")
+    if waveforms.shape[0] == 0:
+        raise ValueError(f"{name} is an empty batch (shape {waveforms.shape})")
+    if waveforms.shape[1] < N_FFT // 2 + 1:
+        raise ValueError(f"{name} clips are too short ({waveforms.shape[1]} samples) for a spectrogram")
+    if not np.issubdtype(waveforms.dtype, np.floating):
+        raise TypeError(f"{name} must hold floats in [-1, 1], got dtype {waveforms.dtype}")
+    if not np.isfinite(waveforms).all():
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return waveforms.astype(np.float32, copy=False)
+
+
+def _check_params(sample_rate: int, n_fft: int, hop_length: int, n_mels: int) -> None:
+    params = {"sample_rate": sample_rate, "n_fft": n_fft, "hop_length": hop_length, "n_mels": n_mels}
+    for name, value in params.items():
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value <= 0:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
+def n_frames(n_samples: int, hop_length: int = HOP_LENGTH) -> int:
+    """Frames a centred STFT gives for a clip of ``n_samples``."""
+    return 1 + n_samples // hop_length
+
+
+def log_mel(
+    waveforms,
+    sample_rate: int = SAMPLE_RATE,
+    *,
+    n_fft: int = N_FFT,
+    hop_length: int = HOP_LENGTH,
+    n_mels: int = N_MELS,
+) -> torch.Tensor:
+    """Log-mel spectrogram in dB, (N, T) -> (N, n_mels, frames) float32 tensor.
+
+    Power mel spectrogram (librosa.feature.melspectrogram), then
+    ``10 * log10(max(power, 1e-5))``: an absolute scale, so features of one clip
+    do not depend on the other clips in the batch.
+    """
+    _check_params(sample_rate, n_fft, hop_length, n_mels)
+    y = _as_batch(waveforms)
+    mel = librosa.feature.melspectrogram(
+        y=y, sr=sample_rate, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels, fmin=0.0, fmax=sample_rate / 2
+    )  # (N, n_mels, frames), vectorised over the batch
+    db = librosa.power_to_db(mel, ref=1.0, amin=AMIN, top_db=None)
+    return torch.from_numpy(np.ascontiguousarray(db, dtype=np.float32))
+
+
+def mfcc(
+    waveforms,
+    sample_rate: int = SAMPLE_RATE,
+    *,
+    n_mfcc: int = N_MFCC,
+    n_fft: int = N_FFT,
+    hop_length: int = HOP_LENGTH,
+    n_mels: int = N_MELS,
+) -> torch.Tensor:
+    """MFCCs, (N, T) -> (N, n_mfcc, frames) float32 tensor.
+
+    The discrete cosine transform (librosa.feature.mfcc) of :func:`log_mel`:
+    coefficient 0 tracks loudness, the next ones the shape of the spectral
+    envelope (which vowel, which consonant).
+    """
+    if isinstance(n_mfcc, bool) or not isinstance(n_mfcc, int | np.integer) or not 0 < n_mfcc <= n_mels:
+        raise ValueError(f"n_mfcc must be an integer in 1..n_mels={n_mels}, got {n_mfcc!r}")
+    db = log_mel(waveforms, sample_rate, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels).numpy()
+    coeffs = librosa.feature.mfcc(S=db, n_mfcc=n_mfcc)  # (N, n_mfcc, frames)
+    return torch.from_numpy(np.ascontiguousarray(coeffs, dtype=np.float32))
