@@ -1,0 +1,158 @@
+"""Adversarial perturbations of one modality: FGSM and PGD, as attacks and as training transforms.
+
+A multimodal model can be fooled through a single modality: a perturbation
+too small to notice in the audio features alone may flip the prediction.
+``fgsm`` takes one step along the sign of the loss gradient (Goodfellow et
+al., 2015); ``pgd`` takes several smaller steps and projects back into the
+epsilon-ball after each (Madry et al., 2018). ``AdversarialPerturbation``
+wraps either one as a ``transform(inputs, labels) -> inputs``: pass it to
+``evaluate`` to attack a trained model, or to ``train_classifier`` to train on
+perturbed batches (adversarial training).
+
+Epsilon is an L-infinity radius in the modality's own units; with
+standardised features (MFCC here) ``epsilon=0.3`` means 0.3 standard deviations.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from mmlearn.validation import check_modalities, check_positive_int
+
+__all__ = ["fgsm", "pgd", "AdversarialPerturbation"]
+
+
+def _check(model, inputs, labels, modality: str, epsilon) -> float:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    batch = check_modalities(inputs)
+    if inputs.get(modality) is None:
+        raise KeyError(f"cannot perturb modality {modality!r}: the inputs have {sorted(inputs)}")
+    if not inputs[modality].is_floating_point():
+        raise TypeError(
+            f"modality {modality!r} must hold floats to be perturbed, got {inputs[modality].dtype}"
+        )
+    if not isinstance(labels, torch.Tensor) or labels.shape != (batch,):
+        shape = tuple(labels.shape) if isinstance(labels, torch.Tensor) else type(labels).__name__
+        raise ValueError(f"labels must be a ({batch},) tensor of class indices, got {shape}")
+    if isinstance(epsilon, bool) or not isinstance(epsilon, int | float) or not epsilon >= 0:
+        raise ValueError(f"epsilon must be a number >= 0, got {epsilon!r}")
+    return float(epsilon)
+
+
+def _loss_gradient(model: nn.Module, inputs: dict, labels: torch.Tensor, modality: str, x: torch.Tensor):
+    """d(cross-entropy)/d(x) where x replaces inputs[modality]; the model's own gradients are untouched."""
+    x = x.detach().requires_grad_(True)
+    with torch.enable_grad():
+        logits = model({**inputs, modality: x})  # (B, C)
+        loss = F.cross_entropy(logits, labels)
+        (grad,) = torch.autograd.grad(loss, x)
+    return grad  # same shape as x
+
+
+def fgsm(
+    model: nn.Module, inputs: dict[str, torch.Tensor], labels: torch.Tensor, modality: str, epsilon: float
+) -> dict[str, torch.Tensor]:
+    """Fast gradient sign method on ``modality``: x + epsilon * sign(grad_x loss); other modalities unchanged.
+
+    Runs the model in whatever mode it is in (call it in eval mode to attack).
+    Returns a new dict; the perturbed tensor carries no gradient.
+    """
+    epsilon = _check(model, inputs, labels, modality, epsilon)
+    x = inputs[modality]
+    grad = _loss_gradient(model, inputs, labels, modality, x)
+    return {**inputs, modality: (x + epsilon * grad.sign()).detach()}
+
+
+def pgd(
+    model: nn.Module,
+    inputs: dict[str, torch.Tensor],
+    labels: torch.Tensor,
+    modality: str,
+    epsilon: float,
+    *,
+    steps: int = 10,
+    step_size: float | None = None,
+    random_start: bool = True,
+    seed: int = 0,
+) -> dict[str, torch.Tensor]:
+    """Projected gradient descent (ascent on the loss) within the L-inf ball of radius ``epsilon``.
+
+    ``step_size`` defaults to 2.5 * epsilon / steps. ``random_start`` starts
+    from a uniform point of the ball drawn with ``seed``.
+    """
+    epsilon = _check(model, inputs, labels, modality, epsilon)
+    steps = check_positive_int(steps, "steps")
+    if step_size is None:
+        step_size = 2.5 * epsilon / steps
+    elif isinstance(step_size, bool) or not isinstance(step_size, int | float) or not step_size > 0:
+        raise ValueError(f"step_size must be a positive number, got {step_size!r}")
+    x0 = inputs[modality].detach()
+    x = x0.clone()
+    if random_start and epsilon > 0:
+        gen = torch.Generator().manual_seed(seed)
+        noise = torch.rand(x0.shape, generator=gen) * 2 - 1  # uniform in [-1, 1], drawn on the CPU
+        x = x0 + epsilon * noise.to(device=x0.device, dtype=x0.dtype)
+    for _ in range(steps):
+        grad = _loss_gradient(model, inputs, labels, modality, x)
+        x = x + step_size * grad.sign()
+        x = x0 + (x - x0).clamp(-epsilon, epsilon)  # project back into the ball
+    return {**inputs, modality: x.detach()}
+
+
+class AdversarialPerturbation:
+    """``transform(inputs, labels) -> inputs`` that perturbs ``modality`` of each batch with FGSM or PGD.
+
+    For adversarial training pass it to ``train_classifier(transform=...)``:
+    the attack then runs with the model in train mode, as in Goodfellow et
+    al. ``fraction`` perturbs only the first part of each batch (the rest stays
+    clean), a common mix of clean and adversarial examples. For an attack at
+    test time pass it to ``evaluate(transform=...)``. Batches are drawn in
+    random order during training, so the perturbed samples change each epoch.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        modality: str,
+        epsilon: float,
+        *,
+        method: str = "fgsm",
+        steps: int = 10,
+        fraction: float = 1.0,
+        seed: int = 0,
+    ):
+        if method not in ("fgsm", "pgd"):
+            raise ValueError(f"method must be 'fgsm' or 'pgd', got {method!r}")
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+        if isinstance(epsilon, bool) or not isinstance(epsilon, int | float) or not epsilon >= 0:
+            raise ValueError(f"epsilon must be a number >= 0, got {epsilon!r}")
+        if isinstance(fraction, bool) or not isinstance(fraction, int | float) or not 0.0 < fraction <= 1.0:
+            raise ValueError(f"fraction must be in (0, 1], got {fraction!r}")
+        self.model, self.modality, self.epsilon = model, modality, float(epsilon)
+        self.method, self.steps, self.fraction = method, check_positive_int(steps, "steps"), float(fraction)
+        self.seed, self._calls = seed, 0
+
+    def __call__(self, inputs: dict[str, torch.Tensor], labels: torch.Tensor) -> dict[str, torch.Tensor]:
+        batch = check_modalities(inputs)
+        k = max(1, round(self.fraction * batch))  # the first k samples are perturbed
+        head = {m: x[:k] if x is not None else None for m, x in inputs.items()}
+        if self.method == "fgsm":
+            adv = fgsm(self.model, head, labels[:k], self.modality, self.epsilon)
+        else:
+            adv = pgd(
+                self.model, head, labels[:k], self.modality, self.epsilon,
+                steps=self.steps, seed=self.seed + self._calls,
+            )  # fmt: skip
+        self._calls += 1
+        x = inputs[self.modality]
+        return {**inputs, self.modality: torch.cat([adv[self.modality], x[k:]])}
+
+    def __repr__(self) -> str:
+        return (
+            f"AdversarialPerturbation({self.method}, modality={self.modality!r}, epsilon={self.epsilon}, "
+            f"fraction={self.fraction})"
+        )

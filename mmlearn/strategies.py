@@ -1,0 +1,199 @@
+"""Training strategies for multimodal models: modality dropout and staged training.
+
+Training every part of a fusion model together (joint training) is the
+default, but it has two known weak spots. A model that always sees every
+modality learns to lean on the easiest one and breaks when that one is
+missing at test time; *modality dropout* hides modalities during training so
+the model learns to cope. And the modalities compete for the gradient
+("modality competition"), so one encoder may stay under-trained; *staged
+training* first trains each encoder on its own modality, then fuses them,
+with the encoders frozen or fine-tuned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from mmlearn.data.base import MultimodalDataset
+from mmlearn.fusion import make_fusion_model
+from mmlearn.fusion.base import check_encoders
+from mmlearn.training import History, train_classifier
+from mmlearn.validation import check_modalities, check_positive_int
+
+__all__ = ["ModalityDropout", "FrozenEncoder", "unimodal", "pretrain_encoder", "staged_training"]
+
+
+class ModalityDropout:
+    """A training transform ``(inputs, labels) -> inputs`` that hides modalities with probability ``p``.
+
+    ``per_sample=True``: each (sample, modality) is zeroed with probability
+    ``p``, but a sample never loses all of its modalities (one of the dropped
+    ones is put back at random). ``per_sample=False``: each modality's key is
+    removed from the whole batch with probability ``p`` (at least one key is
+    kept), which matches a model that fills a missing modality itself, such as
+    ``missing="zeros"`` or gated fusion. Only the names in ``modalities`` (all
+    by default) may be dropped. Deterministic per ``seed``; the inputs are not
+    modified in place.
+    """
+
+    def __init__(
+        self, p: float, modalities: Sequence[str] | None = None, *, per_sample: bool = True, seed: int = 0
+    ):
+        if isinstance(p, bool) or not isinstance(p, int | float) or not 0.0 <= p < 1.0:
+            raise ValueError(f"p must be a probability in [0, 1), got {p!r}")
+        if modalities is not None:
+            modalities = list(modalities)
+            if not modalities or not all(isinstance(m, str) for m in modalities):
+                raise ValueError(f"modalities must be a non-empty list of names, got {modalities!r}")
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+        self.p = float(p)
+        self.modalities = modalities
+        self.per_sample = bool(per_sample)
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def _droppable(self, inputs) -> list[str]:
+        names = [m for m, x in inputs.items() if x is not None]
+        if self.modalities is None:
+            return names
+        unknown = sorted(set(self.modalities) - set(inputs))
+        if unknown:
+            raise KeyError(f"cannot drop modality {unknown}: the batch has {sorted(inputs)}")
+        return [m for m in names if m in self.modalities]
+
+    def __call__(self, inputs: dict[str, torch.Tensor], labels: torch.Tensor | None = None) -> dict:
+        batch = check_modalities(inputs)
+        names = self._droppable(inputs)
+        if not names or self.p == 0.0:
+            return dict(inputs)
+        all_present = [m for m, x in inputs.items() if x is not None]
+        if not self.per_sample:
+            drop = torch.rand(len(names), generator=self.generator) < self.p  # (M,)
+            if drop.all() and len(names) == len(all_present):  # keep at least one modality
+                drop[torch.randint(len(names), (1,), generator=self.generator)] = False
+            gone = {m for m, d in zip(names, drop.tolist(), strict=True) if d}
+            return {m: x for m, x in inputs.items() if m not in gone}
+        drop = torch.rand(batch, len(names), generator=self.generator) < self.p  # (B, M)
+        if len(names) == len(all_present):
+            # a sample that lost everything gets one of its modalities back, chosen at random
+            all_gone = drop.all(dim=1)  # (B,)
+            back = torch.randint(len(names), (batch,), generator=self.generator)  # (B,)
+            drop[all_gone, back[all_gone]] = False
+        out = dict(inputs)
+        for j, m in enumerate(names):
+            x = inputs[m]
+            keep = (~drop[:, j]).to(device=x.device, dtype=x.dtype)  # (B,)
+            out[m] = x * keep.view(-1, *([1] * (x.dim() - 1)))  # zero the dropped samples
+        return out
+
+    def __repr__(self) -> str:
+        return f"ModalityDropout(p={self.p}, modalities={self.modalities}, per_sample={self.per_sample})"
+
+
+class FrozenEncoder(nn.Module):
+    """Wraps a trained encoder so that fusion training leaves it untouched.
+
+    Its parameters stop requiring gradients and it stays in eval mode even
+    when the fusion model calls ``.train()``: batch-norm running statistics
+    would otherwise keep moving although the weights are frozen.
+    """
+
+    def __init__(self, encoder: nn.Module):
+        super().__init__()
+        check_encoders({"encoder": encoder})
+        self.encoder = encoder
+        self.out_dim = encoder.out_dim
+        for p in self.encoder.parameters():
+            p.requires_grad_(False)
+        self.encoder.eval()
+
+    def train(self, mode: bool = True) -> FrozenEncoder:
+        super().train(mode)
+        self.encoder.eval()  # always
+        return self
+
+    def tokens(self, x: torch.Tensor):
+        return self.encoder.tokens(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encoder(x)  # (B, out_dim)
+
+
+def unimodal(dataset: MultimodalDataset, modality: str) -> MultimodalDataset:
+    """The same samples and labels with only ``modality`` kept."""
+    if not isinstance(dataset, MultimodalDataset):
+        raise TypeError(f"dataset must be a mmlearn.data.MultimodalDataset, got {type(dataset).__name__}")
+    if modality not in dataset.modalities:
+        raise KeyError(f"dataset has no modality {modality!r}; it has {sorted(dataset.modalities)}")
+    return MultimodalDataset({modality: dataset.modalities[modality]}, dataset.labels, dataset.info)
+
+
+def pretrain_encoder(
+    encoder: nn.Module,
+    modality: str,
+    train: MultimodalDataset,
+    val: MultimodalDataset | None = None,
+    *,
+    num_classes: int,
+    epochs: int,
+    lr: float,
+    batch_size: int,
+    seed: int = 0,
+    progress: bool = True,
+) -> History:
+    """Stage 1: train ``encoder`` with a linear head on ``modality`` alone (trained in place)."""
+    model = make_fusion_model("intermediate", {modality: encoder}, num_classes, hidden=None)
+    val = unimodal(val, modality) if val is not None else None
+    return train_classifier(
+        model, unimodal(train, modality), val,
+        epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, progress=progress,
+    )  # fmt: skip
+
+
+def staged_training(
+    encoders: dict[str, nn.Module],
+    train: MultimodalDataset,
+    val: MultimodalDataset | None = None,
+    *,
+    num_classes: int,
+    method: str = "intermediate",
+    freeze: bool = True,
+    pretrain_epochs: int,
+    fuse_epochs: int,
+    lr: float,
+    fuse_lr: float | None = None,
+    batch_size: int,
+    seed: int = 0,
+    progress: bool = True,
+    **options,
+) -> tuple[nn.Module, dict[str, History]]:
+    """Pretrain each encoder on its own modality, then train a fusion model on top of them.
+
+    ``freeze=True`` keeps the pretrained encoders fixed (only the fusion head
+    learns); ``freeze=False`` fine-tunes them with the head, at ``fuse_lr``
+    (default ``lr``). ``options`` go to ``make_fusion_model``. Returns the
+    fusion model and the histories: one per modality, then ``"fusion"``.
+    """
+    encoders = check_encoders(encoders)
+    missing = sorted(set(encoders) - set(train.modalities))
+    if missing:
+        raise KeyError(
+            f"no training data for encoder(s) {missing}; the dataset has {sorted(train.modalities)}"
+        )
+    check_positive_int(pretrain_epochs, "pretrain_epochs")
+    histories: dict[str, History] = {}
+    for i, (m, enc) in enumerate(encoders.items()):
+        histories[m] = pretrain_encoder(
+            enc, m, train, val, num_classes=num_classes, epochs=pretrain_epochs,
+            lr=lr, batch_size=batch_size, seed=seed + i, progress=progress,
+        )  # fmt: skip
+    fused = {m: FrozenEncoder(e) for m, e in encoders.items()} if freeze else encoders
+    model = make_fusion_model(method, fused, num_classes, **options)
+    histories["fusion"] = train_classifier(
+        model, train, val, epochs=fuse_epochs, lr=fuse_lr if fuse_lr is not None else lr,
+        batch_size=batch_size, seed=seed + len(encoders), progress=progress,
+    )  # fmt: skip
+    return model, histories

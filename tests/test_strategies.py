@@ -1,0 +1,135 @@
+"""Tests of mmlearn.strategies: modality dropout and staged training."""
+
+import pytest
+import torch
+
+from mmlearn.data.base import MultimodalDataset
+from mmlearn.encoders.audio import AudioEncoder
+from mmlearn.encoders.image import ImageEncoder
+from mmlearn.strategies import FrozenEncoder, ModalityDropout, pretrain_encoder, staged_training, unimodal
+
+
+def _batch(n=200):
+    gen = torch.Generator().manual_seed(0)
+    return {
+        "image": torch.rand(n, 1, 8, 8, generator=gen) + 0.1,
+        "audio": torch.randn(n, 13, 6, generator=gen),
+    }
+
+
+def _zeroed(x):  # (B, ...) -> (B,) True where the whole sample is zero
+    return (x.flatten(1) == 0).all(dim=1)
+
+
+def test_per_sample_dropout_rate_and_never_all():
+    inputs = _batch(4000)
+    out = ModalityDropout(0.3, seed=1)(inputs, torch.zeros(4000))
+    img, aud = _zeroed(out["image"]), _zeroed(out["audio"])
+    assert not (img & aud).any()  # a sample keeps at least one modality
+    # P(dropped) = 0.3 minus half of the 0.09 both-dropped cases that get one back
+    assert abs(img.float().mean().item() - 0.255) < 0.03
+    assert abs(aud.float().mean().item() - 0.255) < 0.03
+    kept = ~img
+    assert torch.equal(out["image"][kept], inputs["image"][kept])  # survivors are untouched
+    assert not _zeroed(inputs["image"]).any()  # no in-place change
+
+
+def test_dropout_deterministic_per_seed_and_p_zero():
+    inputs = _batch()
+    a = ModalityDropout(0.5, seed=3)(inputs, None)
+    b = ModalityDropout(0.5, seed=3)(inputs, None)
+    c = ModalityDropout(0.5, seed=4)(inputs, None)
+    assert torch.equal(a["image"], b["image"]) and not torch.equal(a["image"], c["image"])
+    same = ModalityDropout(0.0)(inputs, None)
+    assert all(torch.equal(same[m], inputs[m]) for m in inputs)
+
+
+def test_dropout_only_named_modalities():
+    out = ModalityDropout(0.9, modalities=["audio"], seed=0)(_batch(), None)
+    assert not _zeroed(out["image"]).any()
+    assert _zeroed(out["audio"]).float().mean() > 0.8  # only audio can go, so nothing is put back
+
+
+def test_per_batch_dropout_removes_keys_but_keeps_one():
+    drop = ModalityDropout(0.6, per_sample=False, seed=0)
+    seen = [tuple(sorted(drop(_batch(8), None))) for _ in range(200)]
+    assert () not in seen
+    assert {("audio",), ("image",), ("audio", "image")} == set(seen)
+
+
+def test_dropout_bad_inputs():
+    with pytest.raises(ValueError, match="probability"):
+        ModalityDropout(1.0)
+    with pytest.raises(ValueError, match="probability"):
+        ModalityDropout(-0.1)
+    with pytest.raises(KeyError, match="text"):
+        ModalityDropout(0.5, modalities=["text"])(_batch(), None)
+    with pytest.raises(ValueError, match="batch sizes differ"):
+        ModalityDropout(0.5)({"image": torch.rand(3, 1, 8, 8), "audio": torch.rand(4, 13, 6)}, None)
+
+
+def _dataset(n=120, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    labels = torch.randint(0, 3, (n,), generator=gen)
+    image = torch.rand(n, 1, 8, 8, generator=gen) * 0.2
+    image[torch.arange(n), 0, labels, labels] += 1.0  # class = a bright pixel on the diagonal
+    audio = torch.randn(n, 13, 6, generator=gen)
+    audio[torch.arange(n), labels] += 2.0  # class = a loud channel
+    return MultimodalDataset({"image": image, "audio": audio}, labels, {})
+
+
+def _encoders():
+    torch.manual_seed(0)
+    return {"image": ImageEncoder(out_dim=8, channels=(8,)), "audio": AudioEncoder(out_dim=8, channels=(8,))}
+
+
+def test_frozen_encoder_stays_fixed_and_in_eval():
+    enc = ImageEncoder(out_dim=8, channels=(8,))
+    frozen = FrozenEncoder(enc)
+    frozen.train()
+    assert not enc.training and frozen.training
+    assert all(not p.requires_grad for p in frozen.parameters())
+    before = {k: v.clone() for k, v in enc.state_dict().items()}
+    frozen(torch.rand(16, 1, 8, 8))  # a forward in "train mode" must not move batch-norm statistics
+    assert all(torch.equal(before[k], v) for k, v in enc.state_dict().items())
+    with pytest.raises(TypeError, match="nn.Module"):
+        FrozenEncoder("not a module")
+
+
+def test_pretrain_encoder_learns_its_modality():
+    enc = _encoders()["audio"]
+    h = pretrain_encoder(
+        enc, "audio", _dataset(), num_classes=3, epochs=8, lr=1e-2, batch_size=32, progress=False
+    )
+    assert h.final["train_acc"] > 0.8
+
+
+@pytest.mark.parametrize("freeze", [True, False])
+def test_staged_training(freeze):
+    encoders = _encoders()
+    data = _dataset()
+    model, hist = staged_training(
+        encoders, data, num_classes=3, freeze=freeze, pretrain_epochs=6, fuse_epochs=3,
+        lr=1e-2, batch_size=32, progress=False,
+    )  # fmt: skip
+    assert list(hist) == ["image", "audio", "fusion"]
+    assert hist["fusion"].final["train_acc"] > 0.8
+    trainable = {
+        n.split(".")[1] for n, p in model.named_parameters() if p.requires_grad and n.startswith("encoders")
+    }
+    assert trainable == (set() if freeze else {"image", "audio"})
+
+
+def test_staged_training_bad_inputs():
+    data = _dataset()
+    with pytest.raises(KeyError, match="text"):
+        staged_training(
+            {"text": ImageEncoder(out_dim=8)}, data, num_classes=3, pretrain_epochs=1, fuse_epochs=1,
+            lr=1e-2, batch_size=32, progress=False,
+        )  # fmt: skip
+    with pytest.raises(ValueError, match="pretrain_epochs"):
+        staged_training(
+            _encoders(), data, num_classes=3, pretrain_epochs=0, fuse_epochs=1, lr=1e-2, batch_size=32
+        )
+    with pytest.raises(KeyError, match="text"):
+        unimodal(data, "text")
