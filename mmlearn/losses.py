@@ -26,7 +26,7 @@ from torch import nn
 
 from mmlearn.validation import check_tensor
 
-__all__ = ["clip_loss", "ClipLoss", "siglip_loss", "SigLipLoss", "naive_cosine_loss"]
+__all__ = ["clip_loss", "ClipLoss", "siglip_loss", "SigLipLoss", "naive_cosine_loss", "NaiveCosineLoss"]
 
 
 def _check_pair(image_features, text_features, *, contrastive: bool) -> None:
@@ -170,3 +170,13 @@ def naive_cosine_loss(image_features: torch.Tensor, text_features: torch.Tensor)
     """
     _check_pair(image_features, text_features, contrastive=False)
     return (1 - F.cosine_similarity(image_features, text_features, dim=-1)).mean()
+
+
+class NaiveCosineLoss(nn.Module):
+    """``naive_cosine_loss`` as a module, so it plugs into ``train_contrastive`` like ``ClipLoss``.
+
+    It has no parameters: there is no temperature when no softmax compares pairs.
+    """
+
+    def forward(self, image_features: torch.Tensor, text_features: torch.Tensor) -> torch.Tensor:
+        return naive_cosine_loss(image_features, text_features)

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from open_clip.loss import ClipLoss as OpenClipLoss
 from open_clip.loss import SigLipLoss as OpenSigLipLoss
 
-from mmlearn.losses import ClipLoss, SigLipLoss, clip_loss, naive_cosine_loss, siglip_loss
+from mmlearn.losses import ClipLoss, NaiveCosineLoss, SigLipLoss, clip_loss, naive_cosine_loss, siglip_loss
 
 
 def _features(n, d, seed, dtype=torch.float32):
@@ -142,6 +142,9 @@ def test_naive_loss_is_minimised_by_a_constant_embedding():
     assert naive_cosine_loss(constant, constant).item() == pytest.approx(0.0, abs=1e-6)
     # ...while the CLIP loss scores it like a random guess among the 16 partners.
     assert clip_loss(constant, constant, 1 / 0.07).item() == pytest.approx(math.log(16), rel=1e-5)
+    module = NaiveCosineLoss()
+    assert module(image, text).item() == naive_cosine_loss(image, text).item()
+    assert list(module.parameters()) == []  # nothing to learn: no temperature
 
 
 @pytest.mark.parametrize("fn", [lambda a, b: clip_loss(a, b, 1.0), lambda a, b: siglip_loss(a, b, 1.0, 0.0)])

@@ -52,7 +52,8 @@ def test_train_classifier_learns_and_records_history():
     assert history.final["val_acc"] == pytest.approx(evaluate(model, val))
     assert history.best["val_acc"] == max(history.val_acc)
     assert history.final["epoch"] == 14
-    assert set(history.to_dict()) == {"train_loss", "train_acc", "val_acc"}
+    assert set(history.to_dict()) == {"train_loss", "train_acc", "val_acc", "lr"}
+    assert history.lr == [0.05] * 15  # the default schedule keeps the rate constant
     assert model.training  # left in train mode
 
 
@@ -63,6 +64,18 @@ def test_train_classifier_is_deterministic_per_seed():
     assert history_a == history_b
     assert torch.equal(model_a.head.weight, model_b.head.weight)
     assert history_a.train_loss != history_c.train_loss
+
+
+def test_onecycle_schedule_warms_up_then_decays():
+    model, history, _ = _train(epochs=10, lr_schedule="onecycle")
+    peak = max(range(10), key=lambda e: history.lr[e])
+    assert peak == 0  # 10% warm-up: 7 batches per epoch x 10 epochs -> the peak falls in the first epoch
+    assert history.lr[0] == pytest.approx(0.05, rel=0.05)
+    assert all(a > b for a, b in zip(history.lr, history.lr[1:]))  # then a steady decay ...
+    assert history.lr[-1] < 1e-4  # ... to almost zero: the last batches take tiny steps
+    assert history.final["val_acc"] > 0.9
+    with pytest.raises(ValueError, match="lr_schedule must be one of"):
+        _train(epochs=1, lr_schedule="cosine")
 
 
 def test_transform_sees_each_training_batch_with_its_labels():
@@ -176,6 +189,19 @@ def test_train_contrastive_learns_retrieval():
     features = embed(image_encoder, val.modalities["image"], batch_size=5)
     assert features.shape == (16, 8)
     assert torch.allclose(features, embed(image_encoder, val.modalities["image"], batch_size=100))
+
+
+def test_train_contrastive_onecycle_counts_its_steps():
+    # 130 pairs in batches of 16: 8 full batches and a batch of 2; OneCycleLR raises if stepped too often
+    image_encoder, text_encoder, loss = nn.Linear(12, 8), BagOfTokens(32, 8), ClipLoss()
+    pairs = _pairs(torch.arange(16).repeat(9)[:130], seed=1)
+    options = {"epochs": 3, "lr": 0.05, "batch_size": 16, "progress": False, "lr_schedule": "onecycle"}
+    history = train_contrastive(image_encoder, text_encoder, pairs, loss, **options)
+    assert history.lr[-1] < 1e-4
+    # 129 pairs: the last batch holds a single pair and is skipped, so one step fewer per epoch
+    pairs = _pairs(torch.arange(16).repeat(9)[:129], seed=1)
+    history = train_contrastive(image_encoder, text_encoder, pairs, loss, **options)
+    assert history.lr[-1] < 1e-4
 
 
 def test_train_contrastive_bad_inputs():

@@ -103,9 +103,19 @@ class TextEncoder(nn.Module):
             raise ValueError(f"{name} has {x.shape[1]} positions, more than max_len={self.max_len}")
         return pad
 
-    def _run(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-        """Return per-token outputs (B, L, token_dim), the padding mask (B, L), and the GRU's h_n."""
+    def _run(
+        self, x: torch.Tensor, trim: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """Return per-token outputs (B, L, token_dim), the padding mask (B, L), and the GRU's h_n.
+
+        ``trim`` drops the trailing columns that are padding in every row: a
+        batch of short captions padded to the dataset's longest one then costs
+        only its own length (the pooled feature does not change).
+        """
         pad = self._check(x)
+        if trim:
+            length = int((~pad).sum(dim=1).max())  # right-padded (checked): the longest row's length
+            x, pad = x[:, :length], pad[:, :length]
         emb = self.embedding(x)  # (B, L, E)
         if self.kind == "gru":
             lengths = (~pad).sum(dim=1).cpu()  # (B,) true lengths; packing wants them on the CPU
@@ -123,7 +133,7 @@ class TextEncoder(nn.Module):
         return out, pad
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out, pad, h_n = self._run(x)
+        out, pad, h_n = self._run(x, trim=True)
         if self.kind == "gru":
             directions = 2 if self.rnn.bidirectional else 1
             return torch.cat(list(h_n[-directions:]), dim=1)  # last layer, all directions: (B, out_dim)
