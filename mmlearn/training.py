@@ -335,7 +335,8 @@ def train_contrastive(
     torch.manual_seed(seed)
     params = [p for m in modules for p in m.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-    steps_per_epoch = len(pairs) // batch_size + (len(pairs) % batch_size >= 2)  # a last single pair is skipped
+    # a last batch of a single pair is skipped, so it takes no step
+    steps_per_epoch = len(pairs) // batch_size + (len(pairs) % batch_size >= 2)
     scheduler = _make_scheduler(optimizer, lr_schedule, lr, epochs * steps_per_epoch)
     history = History()
     bar = trange(epochs, desc="contrastive training", disable=not progress)

@@ -60,9 +60,7 @@ class MultimodalDataset(Dataset):
             )
         return MultimodalDataset({k: v[index] for k, v in self.modalities.items()}, self.labels[index], info)
 
-    def split(
-        self, fractions: Sequence[float] = (0.7, 0.15, 0.15), seed: int = 0
-    ) -> list[MultimodalDataset]:
+    def split(self, fractions: Sequence[float] = (0.7, 0.15, 0.15), seed: int = 0) -> list[MultimodalDataset]:
         """Shuffle with ``seed`` and cut into parts of the given fractions (train, validation, test)."""
         if not fractions or any(f <= 0 for f in fractions) or abs(sum(fractions) - 1.0) > 1e-6:
             raise ValueError(f"fractions must be positive and sum to 1, got {list(fractions)}")
