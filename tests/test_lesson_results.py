@@ -1,0 +1,107 @@
+"""The committed solution notebooks show the results and claims each lesson promises.
+
+The figures are read from the notebooks' saved outputs (the lines that
+``mmlearn.report.record`` prints, "name = value"); nbval re-runs the
+notebooks and checks that the cells printing them still print the same.
+"""
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULT = re.compile(r"^(\w+) = (-?[\d.]+(?:e-?\d+)?)$", re.MULTILINE)
+
+# The metric names each lesson must record (issue "core lessons 01-05").
+REQUIRED = {
+    "02_fusion": [
+        "acc_image_only",
+        "acc_audio_only",
+        "best_unimodal_acc",
+        "acc_early",
+        "acc_late_mean",
+        "acc_late_weighted",
+        "acc_late_vote",
+        "acc_intermediate",
+        "acc_attention",
+        "acc_tensor",
+        "acc_gated",
+        "best_fusion_acc",
+        "acc_missing_audio_early",
+        "acc_missing_audio_late",
+        "robustness_auc_early",
+        "robustness_auc_late_mean",
+    ],
+    "03_shared_representations": ["retrieval_r1", "retrieval_r5", "chance_r1"],
+    "04_contrastive": [
+        "naive_r1",
+        "chance_r1",
+        "naive_embedding_std",
+        "clip_r1",
+        "siglip_r1",
+        "zero_shot_acc",
+    ],
+    "05_training_strategies": [
+        "acc_joint",
+        "acc_staged",
+        "acc_dropout_missing",
+        "acc_joint_missing",
+        "acc_adv_clean",
+        "acc_adv_attacked",
+        "acc_standard_attacked",
+    ],
+}
+
+
+def outputs(cell) -> str:
+    return "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream")
+
+
+def lesson(name):
+    """(metrics, claim lines, whether each claim's cell is checked by nbval) of a solution notebook."""
+    nb = nbformat.read(ROOT / "solutions" / f"{name}.ipynb", as_version=4)
+    metrics, claims = {}, []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        text = outputs(cell)
+        metrics |= {k: float(v) for k, v in RESULT.findall(text)}
+        checked = "# NBVAL_CHECK_OUTPUT" in cell.source
+        claims += [(line, checked) for line in text.splitlines() if line.startswith("claim:")]
+    return metrics, claims
+
+
+@pytest.mark.parametrize("name", sorted(REQUIRED))
+def test_required_metrics_are_recorded(name):
+    metrics, _ = lesson(name)
+    missing = [m for m in REQUIRED[name] if m not in metrics]
+    assert not missing, f"{name} does not record {missing}"
+
+
+@pytest.mark.parametrize("name", sorted(REQUIRED))
+def test_every_claim_passes_and_is_checked_by_nbval(name):
+    _, claims = lesson(name)
+    assert claims, f"{name} prints no claim"
+    for line, checked in claims:
+        assert line.endswith("PASS"), line
+        assert checked, f"the cell printing '{line}' is not marked # NBVAL_CHECK_OUTPUT"
+
+
+def test_the_claims_of_the_issue_hold_on_the_recorded_figures():
+    fusion, _ = lesson("02_fusion")
+    assert fusion["best_fusion_acc"] - fusion["best_unimodal_acc"] >= 0.05
+    assert fusion["acc_missing_audio_late"] > fusion["acc_missing_audio_early"]
+    shared, _ = lesson("03_shared_representations")
+    assert shared["retrieval_r1"] >= 10 * shared["chance_r1"]
+    assert shared["retrieval_r5"] >= shared["retrieval_r1"]
+    contrastive, _ = lesson("04_contrastive")
+    assert contrastive["naive_r1"] <= 3 * contrastive["chance_r1"]
+    assert contrastive["naive_embedding_std"] < 0.05
+    assert contrastive["clip_r1"] >= 0.9
+    assert contrastive["siglip_r1"] >= 20 * contrastive["chance_r1"]
+    assert contrastive["zero_shot_acc"] > 2 / 18  # twice chance over the 18 colour-shape prompts
+    strategies, _ = lesson("05_training_strategies")
+    assert strategies["acc_dropout_missing"] - strategies["acc_joint_missing"] >= 0.05
+    assert strategies["acc_adv_attacked"] - strategies["acc_standard_attacked"] >= 0.05
