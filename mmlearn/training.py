@@ -11,7 +11,7 @@ the first 10% of the steps, then a cosine decay to almost zero; Smith and
 Topin, 2019), which lets a short run use a high learning rate without ending
 on a noisy step.
 
-``evaluate``, ``predict_proba`` and ``embed`` run a model in eval mode
+``evaluate``, ``predict_proba``, ``embed`` and ``cross_modal_similarity`` run a model in eval mode
 without gradients and put it back in the mode they found it in.
 """
 
@@ -37,6 +37,7 @@ __all__ = [
     "evaluate",
     "predict_proba",
     "embed",
+    "cross_modal_similarity",
     "eval_mode",
 ]
 
@@ -286,6 +287,28 @@ def embed(encoder: nn.Module, data: torch.Tensor, batch_size: int = 256) -> torc
     return torch.cat(parts)
 
 
+def cross_modal_similarity(
+    image_encoder: nn.Module,
+    text_encoder: nn.Module,
+    images: torch.Tensor,
+    texts: torch.Tensor,
+    batch_size: int = 256,
+) -> torch.Tensor:
+    """(N, M) cosine similarities of N images with M texts, each embedded by its own encoder.
+
+    Row i ranks the texts for image i (image -> text retrieval); the
+    transpose ranks the images for each text. On the CPU, no grad.
+    """
+    image_features = F.normalize(embed(image_encoder, images, batch_size), dim=-1)  # (N, D)
+    text_features = F.normalize(embed(text_encoder, texts, batch_size), dim=-1)  # (M, D)
+    if image_features.shape[1] != text_features.shape[1]:
+        raise ValueError(
+            f"the encoders disagree on the embedding size: images {image_features.shape[1]}, "
+            f"texts {text_features.shape[1]}; a shared space needs one size"
+        )
+    return image_features @ text_features.T
+
+
 def train_contrastive(
     image_encoder: nn.Module,
     text_encoder: nn.Module,
@@ -375,9 +398,10 @@ def train_contrastive(
         history.lr.append(last_lr)
         postfix = {"loss": f"{history.train_loss[-1]:.3f}", "batch_acc": f"{history.train_acc[-1]:.3f}"}
         if val is not None:
-            image_features = F.normalize(embed(image_encoder, val.modalities[image_key]), dim=-1)
-            text_features = F.normalize(embed(text_encoder, val.modalities[text_key]), dim=-1)
-            history.val_acc.append(recall_at_k(image_features @ text_features.T, 1))
+            similarity = cross_modal_similarity(
+                image_encoder, text_encoder, val.modalities[image_key], val.modalities[text_key]
+            )
+            history.val_acc.append(recall_at_k(similarity, 1))
             postfix["val_r1"] = f"{history.val_acc[-1]:.3f}"
         bar.set_postfix(postfix)
     for m in modules:

@@ -8,6 +8,7 @@ from mmlearn.data.base import MultimodalDataset
 from mmlearn.losses import ClipLoss
 from mmlearn.training import (
     History,
+    cross_modal_similarity,
     embed,
     eval_mode,
     evaluate,
@@ -189,6 +190,22 @@ def test_train_contrastive_learns_retrieval():
     features = embed(image_encoder, val.modalities["image"], batch_size=5)
     assert features.shape == (16, 8)
     assert torch.allclose(features, embed(image_encoder, val.modalities["image"], batch_size=100))
+
+
+def test_cross_modal_similarity_is_the_cosine_of_the_two_embeddings():
+    torch.manual_seed(0)
+    image_encoder, text_encoder = nn.Sequential(nn.Linear(12, 8), nn.Dropout(0.5)), BagOfTokens(32, 8)
+    images, texts = torch.randn(5, 12), torch.randint(0, 32, (7, 3))
+    similarity = cross_modal_similarity(image_encoder, text_encoder, images, texts, batch_size=2)
+    assert similarity.shape == (5, 7)  # N images x M texts
+    with torch.no_grad():
+        u = torch.nn.functional.normalize(image_encoder[0](images), dim=1)  # eval mode: no dropout
+        v = torch.nn.functional.normalize(text_encoder(texts), dim=1)
+    assert torch.allclose(similarity, u @ v.T, atol=1e-6)
+    assert similarity.abs().max() <= 1 + 1e-6 and not similarity.requires_grad
+    assert image_encoder.training  # the mode it was in is restored
+    with pytest.raises(ValueError, match="embedding size"):
+        cross_modal_similarity(nn.Linear(12, 4), text_encoder, images, texts)
 
 
 def test_train_contrastive_onecycle_counts_its_steps():
