@@ -1,3 +1,5 @@
+import os
+
 import pytest
 import torch
 
@@ -61,3 +63,8 @@ def test_seed_everything_returns_seeded_generator():
 def test_bad_seed_rejected(bad):
     with pytest.raises(ValueError, match="seed"):
         seed_everything(bad)
+
+
+def test_the_test_run_forces_the_cpu():
+    # conftest.py: the nbval kernels inherit this, so a GPU machine reproduces the committed CPU outputs
+    assert os.environ["MMLEARN_DEVICE"] == "cpu"
