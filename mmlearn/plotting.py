@@ -86,11 +86,12 @@ def _history_dict(history) -> dict[str, list[float]]:
 
 
 def plot_learning_curves(histories, axes=None) -> Figure:
-    """Loss (left) and accuracy (right) per epoch, for one History or a dict ``{name: History}``.
+    """Losses (left) and the other figures (right) per epoch, for one History or a dict ``{name: History}``.
 
-    Training accuracy is dashed, validation accuracy solid. A history may also
-    be a dict with the keys of ``History.to_dict()``. ``axes`` is an optional
-    pair of Axes to draw on.
+    Training figures are dashed, validation figures solid; every figure a
+    ``History`` holds is drawn (``train_accuracy``, ``val_recall_at_1``, ...).
+    A history may also be a dict with the keys of ``History.to_dict()``.
+    ``axes`` is an optional pair of Axes to draw on.
     """
     if hasattr(histories, "to_dict") or (isinstance(histories, Mapping) and "train_loss" in histories):
         histories = {"": histories}
@@ -100,24 +101,26 @@ def plot_learning_curves(histories, axes=None) -> Figure:
         fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     else:
         if len(axes) != 2:
-            raise ValueError(f"axes must be a pair (loss, accuracy), got {len(axes)} axes")
+            raise ValueError(f"axes must be a pair (loss, other figures), got {len(axes)} axes")
         fig = axes[0].figure
-    loss_ax, acc_ax = axes
+    loss_ax, score_ax = axes
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for i, (name, history) in enumerate(histories.items()):
         data = _history_dict(history)
         color = colors[i % len(colors)]
         epochs = np.arange(1, len(data["train_loss"]) + 1)
-        prefix = f"{name} " if name else ""
-        loss_ax.plot(epochs, data["train_loss"], color=color, label=name or "train")
-        if data.get("train_acc"):
-            acc_ax.plot(epochs, data["train_acc"], color=color, linestyle="--", label=f"{prefix}train")
-        if data.get("val_acc"):
-            acc_ax.plot(epochs, data["val_acc"], color=color, label=f"{prefix}validation")
-    loss_ax.set(xlabel="epoch", ylabel="training loss", title="Loss")
-    acc_ax.set(xlabel="epoch", ylabel="accuracy", title="Accuracy")
+        prefix = f"{name}: " if name else ""
+        for key, values in data.items():
+            if key == "lr" or not values:
+                continue
+            ax = loss_ax if key.endswith("loss") else score_ax
+            style = "--" if key.startswith("train_") else "-"
+            ax.plot(epochs, values, color=color, linestyle=style, label=prefix + key.replace("_", " "))
+    loss_ax.set(xlabel="epoch", ylabel="loss", title="Loss (dashed: training)")
+    score_ax.set(xlabel="epoch", ylabel="score", title="Scores (dashed: training, solid: validation)")
     loss_ax.legend()
-    acc_ax.legend()
+    if score_ax.lines:
+        score_ax.legend()
     return fig
 
 

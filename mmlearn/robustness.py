@@ -19,7 +19,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from mmlearn.data.base import MultimodalDataset
-from mmlearn.training import evaluate
+from mmlearn.inference import evaluate
 from mmlearn.validation import check_level, check_modalities, check_positive_int
 
 __all__ = ["DEFAULT_LEVELS", "robustness_curve", "relative_robustness", "effective_robustness"]

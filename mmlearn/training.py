@@ -1,79 +1,121 @@
-"""One small training loop for every lesson, so the notebooks show models, not boilerplate.
+"""One training loop for every lesson: ``fit`` drives epochs, a step function says what one batch does.
 
-``train_classifier`` trains any model that maps ``{modality: batch}`` to
-class logits; ``train_contrastive`` trains an image encoder and a text
-encoder with a contrastive loss (lesson 04). Both slice batches straight from
-the in-memory tensors (``mmlearn.data.batches``), seed everything they draw,
-show one ``tqdm`` bar over epochs, and return a ``History`` to plot.
+Taught in lesson 02 (section "Training and testing every method") and lesson
+04 (section "CLIP"); every later lesson trains through it.
 
-Both take ``lr_schedule``: ``"constant"``, or ``"onecycle"`` (warm up over
-the first 10% of the steps, then a cosine decay to almost zero; Smith and
-Topin, 2019), which lets a short run use a high learning rate without ending
-on a noisy step.
+Why one loop: classification, contrastive pairs and sequence outputs differ
+only in what happens to one batch (which forward pass, which loss, which
+figures to report). Everything around that is the same and easy to get
+subtly wrong, so it lives here once:
 
-``evaluate``, ``predict_proba``, ``embed`` and ``cross_modal_similarity`` run a model in eval mode
-without gradients and put it back in the mode they found it in.
+* the optimizer (AdamW) and the learning-rate schedule: ``"constant"``, or
+  ``"onecycle"`` (warm up over the first 10% of the steps, then a cosine
+  decay to almost zero; Smith and Topin, 2019), which lets a short run use a
+  high learning rate without ending on a noisy step;
+* seeding: torch's global generator (dropout, transforms) from ``seed``, and
+  each epoch's batch order from a seed drawn from ``seed``;
+* the device: modules and batches go where the first module's parameters are;
+* a last batch of one sample is skipped (BatchNorm cannot normalise a single
+  row and a contrastive batch needs negatives);
+* a non-finite loss stops the run with a message instead of training on NaNs;
+* validation after every epoch, a ``tqdm.auto`` progress bar, and a
+  ``History`` of named figures (``train_loss``, ``train_accuracy``,
+  ``val_recall_at_1``, ...);
+* optional checkpoints after every epoch (atomic, ``weights_only``), from
+  which ``resume=True`` continues the same run.
+
+A step function takes a batch ``(inputs, labels)`` already on the device and
+returns a dict of batch means with the key ``"loss"`` (the tensor to
+minimise) and any other figure to report (``"accuracy"``, ...), or ``None``
+to skip the batch. ``classification_step`` and ``contrastive_step`` are the
+two the lessons use; ``train_classifier`` and ``train_contrastive`` are
+``fit`` with one of them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+import math
+import os
+from collections.abc import Callable, Mapping, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import trange
 
+from mmlearn.checkpoints import load_checkpoint, save_checkpoint
 from mmlearn.data.base import MultimodalDataset, batches
+from mmlearn.inference import Transform, check_dataset, cross_modal_similarity, device_of, eval_mode, evaluate
 from mmlearn.metrics import recall_at_k
 from mmlearn.validation import check_positive_int
 
 __all__ = [
     "History",
+    "fit",
+    "classification_step",
+    "contrastive_step",
     "train_classifier",
     "train_contrastive",
-    "evaluate",
-    "predict_proba",
-    "embed",
-    "cross_modal_similarity",
-    "eval_mode",
 ]
 
-# transform(inputs, labels) -> inputs: applied to every batch before the model sees it
-# (modality dropout, noise, adversarial perturbations need the labels too).
-Transform = Callable[[dict[str, torch.Tensor], torch.Tensor], dict[str, torch.Tensor]]
+# step(inputs, labels) -> {"loss": scalar tensor, other figure: scalar} (batch means), or None to skip
+StepFn = Callable[[dict[str, torch.Tensor], torch.Tensor], "Mapping[str, torch.Tensor] | None"]
 
 LR_SCHEDULES = ("constant", "onecycle")
 
 
-@dataclass
 class History:
-    """Per-epoch figures of a training run.
+    """Per-epoch figures of a run, by name: ``history["val_accuracy"]`` is a list, one value per epoch.
 
-    ``train_acc`` is the running accuracy over each epoch's batches (in train
-    mode). ``val_acc`` is empty when no validation set was given. For
-    ``train_contrastive`` both are retrieval figures: in-batch image -> text
-    top-1 accuracy, and image -> text recall@1 over the validation pairs.
+    Training figures are prefixed ``train_`` (means over the epoch's batches,
+    in train mode), validation figures ``val_``. ``lr`` holds the learning
+    rate of each epoch's last step. ``best`` picks the epoch by ``monitor``:
+    by default the first validation figure (highest is best; lowest for a
+    name ending in ``loss``), or the lowest ``train_loss`` without validation.
     """
 
-    train_loss: list[float] = field(default_factory=list)
-    train_acc: list[float] = field(default_factory=list)
-    val_acc: list[float] = field(default_factory=list)
-    lr: list[float] = field(default_factory=list)  # the learning rate of each epoch's last step
+    def __init__(self, metrics: Mapping[str, Sequence[float]] | None = None, lr: Sequence[float] = ()):
+        self.metrics: dict[str, list[float]] = {
+            k: [float(v) for v in vs] for k, vs in (metrics or {}).items()
+        }
+        self.lr: list[float] = [float(v) for v in lr]
+        lengths = {len(v) for v in self.metrics.values()}
+        if len(lengths) > 1:
+            raise ValueError(f"every metric needs one value per epoch; got lengths {sorted(lengths)}")
+
+    def log(self, figures: Mapping[str, float], lr: float | None = None) -> None:
+        """Append one epoch's ``figures`` (the same names every epoch)."""
+        if self.metrics and set(figures) != set(self.metrics):
+            raise ValueError(
+                f"epoch figures {sorted(figures)} differ from earlier epochs' {sorted(self.metrics)}"
+            )
+        for name, value in figures.items():
+            self.metrics.setdefault(name, []).append(float(value))
+        if lr is not None:
+            self.lr.append(float(lr))
 
     def __len__(self) -> int:
-        return len(self.train_loss)
+        return len(next(iter(self.metrics.values()), []))
+
+    def __getitem__(self, name: str) -> list[float]:
+        if name not in self.metrics:
+            raise KeyError(f"this History has no figure {name!r}; it has {sorted(self.metrics)}")
+        return self.metrics[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.metrics
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, History) and self.to_dict() == other.to_dict()
+
+    def __repr__(self) -> str:
+        return f"History({len(self)} epochs: {', '.join(self.metrics)})"
 
     def epoch(self, i: int) -> dict[str, float]:
-        """The figures of epoch ``i`` (0-based; negative counts from the end)."""
-        if not self.train_loss:
+        """The figures of epoch ``i`` (0-based; negative counts from the end) and its number, ``epoch``."""
+        if not len(self):
             raise ValueError("this History is empty: no epoch has been recorded")
-        row = {"epoch": range(len(self))[i], "train_loss": self.train_loss[i], "train_acc": self.train_acc[i]}
-        if self.val_acc:
-            row["val_acc"] = self.val_acc[i]
-        return row
+        return {"epoch": range(len(self))[i]} | {k: v[i] for k, v in self.metrics.items()}
 
     @property
     def final(self) -> dict[str, float]:
@@ -81,55 +123,47 @@ class History:
         return self.epoch(-1)
 
     @property
+    def monitor(self) -> str:
+        """The figure ``best`` optimises: the first validation figure, else ``train_loss``."""
+        return next((k for k in self.metrics if k.startswith("val_")), "train_loss")
+
+    @property
     def best(self) -> dict[str, float]:
-        """The epoch with the highest validation accuracy (the lowest training loss without validation)."""
-        if not self.train_loss:
+        """The epoch with the best ``monitor`` figure."""
+        if not len(self):
             raise ValueError("this History is empty: no epoch has been recorded")
-        if self.val_acc:
-            i = max(range(len(self)), key=lambda e: self.val_acc[e])
-        else:
-            i = min(range(len(self)), key=lambda e: self.train_loss[e])
-        return self.epoch(i)
+        values = self.metrics[self.monitor]
+        sign = -1.0 if self.monitor.endswith("loss") else 1.0
+        return self.epoch(max(range(len(self)), key=lambda e: sign * values[e]))
 
     def to_dict(self) -> dict[str, list[float]]:
-        return asdict(self)
+        return {k: list(v) for k, v in self.metrics.items()} | {"lr": list(self.lr)}
 
-
-@contextmanager
-def eval_mode(*modules: nn.Module) -> Iterator[None]:
-    """Put ``modules`` in eval mode inside the block and restore each one's mode after it."""
-    was_training = [m.training for m in modules]
-    try:
-        for m in modules:
-            m.eval()
-        yield
-    finally:
-        for m, mode in zip(modules, was_training, strict=True):
-            m.train(mode)
-
-
-def _device_of(*modules: nn.Module) -> torch.device:
-    """Where the modules' parameters live (the CPU for a module without parameters)."""
-    for m in modules:
-        for p in m.parameters():
-            return p.device
-    return torch.device("cpu")
-
-
-def _check_dataset(dataset, name: str) -> MultimodalDataset:
-    if not isinstance(dataset, MultimodalDataset):
-        raise TypeError(f"{name} must be a mmlearn.data.MultimodalDataset, got {type(dataset).__name__}")
-    return dataset
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Sequence[float]]) -> History:
+        data = dict(data)
+        lr = data.pop("lr", ())
+        return cls(data, lr)
 
 
 def _check_lr(lr) -> float:
-    if isinstance(lr, bool) or not isinstance(lr, int | float) or not lr > 0:
-        raise ValueError(f"lr must be a positive number, got {lr!r}")
+    if isinstance(lr, bool) or not isinstance(lr, int | float) or not math.isfinite(lr) or not lr > 0:
+        raise ValueError(f"lr must be a positive finite number, got {lr!r}")
     return float(lr)
 
 
-def _to(inputs: dict[str, torch.Tensor], labels: torch.Tensor, device: torch.device):
-    return {k: v.to(device) for k, v in inputs.items()}, labels.to(device)
+def _check_weight_decay(weight_decay) -> float:
+    if isinstance(weight_decay, bool) or not isinstance(weight_decay, int | float):
+        raise ValueError(f"weight_decay must be a number >= 0, got {weight_decay!r}")
+    if not math.isfinite(weight_decay) or weight_decay < 0:
+        raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay!r}")
+    return float(weight_decay)
+
+
+def _check_seed(seed) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    return seed
 
 
 def _check_schedule(lr_schedule) -> str:
@@ -161,10 +195,29 @@ def _check_finite(loss_sum: torch.Tensor, epoch: int) -> None:
         )
 
 
-def train_classifier(
-    model: nn.Module,
+def _check_labels(labels: torch.Tensor, name: str) -> None:
+    """Class indices: int64, one dimension, no negative value."""
+    if labels.dtype != torch.long:
+        raise TypeError(f"{name} must be int64 class indices, got dtype {labels.dtype}")
+    if labels.dim() != 1:
+        raise ValueError(f"{name} must be one class index per sample, shape (N,); got {tuple(labels.shape)}")
+    if labels.min() < 0:
+        raise ValueError(f"{name} must be class indices >= 0, got {labels.min().item()}")
+
+
+def _modules(modules) -> tuple[nn.Module, ...]:
+    if isinstance(modules, nn.Module):
+        return (modules,)
+    modules = tuple(modules)
+    if not modules or not all(isinstance(m, nn.Module) for m in modules):
+        raise TypeError("modules must be an nn.Module or a non-empty sequence of them")
+    return modules
+
+
+def fit(
+    modules: nn.Module | Sequence[nn.Module],
     train: MultimodalDataset,
-    val: MultimodalDataset | None = None,
+    step: StepFn,
     *,
     epochs: int,
     lr: float,
@@ -173,140 +226,218 @@ def train_classifier(
     seed: int = 0,
     device: torch.device | str | None = None,
     progress: bool = True,
-    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
-    transform: Transform | None = None,
     lr_schedule: str = "constant",
+    transform: Transform | None = None,
+    validate: Callable[[], Mapping[str, float]] | None = None,
+    checkpoint: str | os.PathLike | None = None,
+    resume: bool = False,
+    desc: str = "training",
 ) -> History:
-    """Train ``model`` (inputs dict -> (B, C) logits) with AdamW and return its History.
+    """Train the parameters of ``modules`` with AdamW, calling ``step(inputs, labels)`` on each batch.
 
-    ``loss_fn(logits, labels)`` defaults to the model's own ``training_step``
-    when it has one (late fusion trains each unimodal classifier on its own),
-    else to cross-entropy. ``transform(inputs,
-    labels) -> inputs`` is applied to each training batch (not to validation).
-    The run is deterministic given ``seed``: it seeds torch's global generator
-    (dropout, transforms) and draws each epoch's batch order from ``seed``.
-    ``device`` defaults to where the model's parameters are; batches are moved
-    there. The model is left in train mode with its final weights.
+    ``step`` returns batch means ``{"loss": ..., name: ...}`` (see the module
+    docstring); ``fit`` backpropagates ``"loss"`` and records every figure as
+    ``train_<name>``, averaged over the epoch's samples. ``transform(inputs,
+    labels) -> inputs`` is applied to each training batch before ``step``.
+    ``validate()`` is called after every epoch in eval mode; its figures are
+    recorded as ``val_<name>``. With ``checkpoint``, the run is saved there
+    after every epoch; with ``resume=True`` too, a run that was interrupted
+    continues from the last saved epoch and ends where an uninterrupted run
+    ends (on the CPU; a ``transform`` with a generator of its own is not saved).
+    Modules are left in train mode with their final weights.
     """
-    _check_dataset(train, "train")
-    if val is not None:
-        _check_dataset(val, "val")
+    modules = _modules(modules)
+    check_dataset(train, "train")
+    if not callable(step):
+        raise TypeError(f"step must be a function (inputs, labels) -> dict, got {type(step).__name__}")
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
     lr = _check_lr(lr)
+    weight_decay = _check_weight_decay(weight_decay)
+    seed = _check_seed(seed)
     lr_schedule = _check_schedule(lr_schedule)
-    device = torch.device(device) if device is not None else _device_of(model)
-    model.to(device)
+    if resume and checkpoint is None:
+        raise ValueError("resume=True needs a checkpoint path to resume from")
+    device = torch.device(device) if device is not None else device_of(*modules)
+    for m in modules:
+        m.to(device)
 
     torch.manual_seed(seed)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    steps_per_epoch = -(-len(train) // batch_size)  # ceil
+    params = [p for m in modules for p in m.parameters() if p.requires_grad]
+    if not params:
+        raise ValueError("modules have no trainable parameters (all frozen?)")
+    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    n = len(train)
+    steps_per_epoch = n // batch_size + (n % batch_size >= 2)  # a last batch of one sample is skipped
+    if steps_per_epoch == 0:
+        raise ValueError(f"train has {n} sample; training needs at least 2")
     scheduler = _make_scheduler(optimizer, lr_schedule, lr, epochs * steps_per_epoch)
     history = History()
-    bar = trange(epochs, desc="training", disable=not progress)
+    config = {"epochs": epochs, "lr": lr, "batch_size": batch_size, "seed": seed, "n": n}
+    start = 0
+    if resume and os.path.exists(checkpoint):
+        start = _restore(load_checkpoint(checkpoint), modules, optimizer, scheduler, config, history)
+
     epoch_seeds = _epoch_seeds(seed, epochs)
+    bar = trange(start, epochs, desc=desc, disable=not progress, initial=start, total=epochs)
     for epoch in bar:
-        model.train()
-        loss_sum = torch.zeros((), device=device)  # summed on the device: one sync per epoch
-        correct = torch.zeros((), device=device, dtype=torch.long)
+        for m in modules:
+            m.train()
+        sums: dict[str, torch.Tensor] = {}
+        seen = 0
+        last_lr = optimizer.param_groups[0]["lr"]
         for inputs, labels in batches(train, batch_size, shuffle=True, seed=epoch_seeds[epoch]):
-            inputs, labels = _to(inputs, labels, device)
+            if len(labels) < 2:
+                continue
+            inputs, labels = {k: v.to(device) for k, v in inputs.items()}, labels.to(device)
             if transform is not None:
                 inputs = transform(inputs, labels)
             optimizer.zero_grad()
-            if loss_fn is None and hasattr(model, "training_step"):
-                loss, logits = model.training_step(inputs, labels)  # the model knows its own loss
-            else:
-                logits = model(inputs)  # (B, C)
-                loss = (loss_fn or F.cross_entropy)(logits, labels)
-            loss.backward()
+            out = step(inputs, labels)
+            if out is None:
+                continue
+            if "loss" not in out:
+                raise KeyError(f"step must return a dict with a 'loss' entry, got keys {sorted(out)}")
+            out["loss"].backward()
             optimizer.step()
             last_lr = optimizer.param_groups[0]["lr"]  # the rate this step used
             if scheduler is not None:
                 scheduler.step()
-            loss_sum += loss.detach() * len(labels)
-            correct += (logits.detach().argmax(dim=1) == labels).sum()
-        _check_finite(loss_sum, epoch)
-        history.train_loss.append(loss_sum.item() / len(train))
-        history.train_acc.append(correct.item() / len(train))
-        history.lr.append(last_lr)
-        postfix = {"loss": f"{history.train_loss[-1]:.3f}", "train_acc": f"{history.train_acc[-1]:.3f}"}
-        if val is not None:
-            history.val_acc.append(evaluate(model, val, batch_size=max(batch_size, 256)))
-            postfix["val_acc"] = f"{history.val_acc[-1]:.3f}"
-        bar.set_postfix(postfix)
-    model.train()
+            b = len(labels)
+            for name, value in out.items():
+                value = torch.as_tensor(value).detach().to(device)
+                sums[name] = sums.get(name, torch.zeros((), device=device)) + value * b  # one sync per epoch
+            seen += b
+        if not seen:
+            raise ValueError("step skipped every batch: nothing was trained")
+        _check_finite(sums["loss"], epoch)
+        figures = {f"train_{name}": total.item() / seen for name, total in sums.items()}
+        if validate is not None:
+            with eval_mode(*modules):
+                figures |= {f"val_{name}": float(value) for name, value in validate().items()}
+        history.log(figures, last_lr)
+        bar.set_postfix({k.replace("train_", ""): f"{v:.3f}" for k, v in figures.items()})
+        if checkpoint is not None:
+            save_checkpoint(checkpoint, _state(modules, optimizer, scheduler, config, history, epoch + 1))
+    for m in modules:
+        m.train()
     return history
 
 
-def _predict_logits(
-    model: nn.Module, dataset: MultimodalDataset, batch_size: int, transform: Transform | None
-) -> torch.Tensor:
-    """(N, C) logits on the CPU, in dataset order, in eval mode."""
-    _check_dataset(dataset, "dataset")
-    batch_size = check_positive_int(batch_size, "batch_size")
-    device = _device_of(model)
-    outputs = []
-    with eval_mode(model):
-        for inputs, labels in batches(dataset, batch_size):
-            inputs, labels = _to(inputs, labels, device)
-            if transform is not None:  # outside no_grad: an adversarial transform needs gradients
-                inputs = transform(inputs, labels)
-            with torch.no_grad():
-                outputs.append(model(inputs).cpu())
-    return torch.cat(outputs)
+def _state(modules, optimizer, scheduler, config, history, epochs_done) -> dict:
+    """Everything ``fit`` needs to continue a run after ``epochs_done`` epochs."""
+    return {
+        "modules": [m.state_dict() for m in modules],
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict() if scheduler is not None else {},
+        "config": config,
+        "history": history.to_dict(),
+        "epochs_done": epochs_done,
+        "torch_rng": torch.get_rng_state(),
+    }
 
 
-def evaluate(
-    model: nn.Module, dataset: MultimodalDataset, batch_size: int = 256, transform: Transform | None = None
-) -> float:
-    """Accuracy of ``model`` on ``dataset`` (optionally with ``transform(inputs, labels)`` applied)."""
-    logits = _predict_logits(model, dataset, batch_size, transform)
-    return (logits.argmax(dim=1) == dataset.labels.cpu()).sum().item() / len(dataset)
-
-
-def predict_proba(
-    model: nn.Module, dataset: MultimodalDataset, batch_size: int = 256, transform: Transform | None = None
-) -> torch.Tensor:
-    """(N, C) softmax probabilities on the CPU, in dataset order."""
-    return _predict_logits(model, dataset, batch_size, transform).softmax(dim=1)
-
-
-def embed(encoder: nn.Module, data: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
-    """Run ``encoder`` over ``data`` (N, ...) in batches: (N, D) features on the CPU, eval mode, no grad."""
-    if not isinstance(data, torch.Tensor):
-        raise TypeError(f"data must be a torch.Tensor, got {type(data).__name__}")
-    if len(data) == 0:
-        raise ValueError("data is empty")
-    batch_size = check_positive_int(batch_size, "batch_size")
-    device = _device_of(encoder)
-    parts = []
-    with eval_mode(encoder), torch.no_grad():
-        for start in range(0, len(data), batch_size):
-            parts.append(encoder(data[start : start + batch_size].to(device)).cpu())  # (B, D)
-    return torch.cat(parts)
-
-
-def cross_modal_similarity(
-    image_encoder: nn.Module,
-    text_encoder: nn.Module,
-    images: torch.Tensor,
-    texts: torch.Tensor,
-    batch_size: int = 256,
-) -> torch.Tensor:
-    """(N, M) cosine similarities of N images with M texts, each embedded by its own encoder.
-
-    Row i ranks the texts for image i (image -> text retrieval); the
-    transpose ranks the images for each text. On the CPU, no grad.
-    """
-    image_features = F.normalize(embed(image_encoder, images, batch_size), dim=-1)  # (N, D)
-    text_features = F.normalize(embed(text_encoder, texts, batch_size), dim=-1)  # (M, D)
-    if image_features.shape[1] != text_features.shape[1]:
+def _restore(state, modules, optimizer, scheduler, config, history) -> int:
+    """Load a ``_state`` dict into the run; returns the epoch to continue from."""
+    if state.get("config") != config:
         raise ValueError(
-            f"the encoders disagree on the embedding size: images {image_features.shape[1]}, "
-            f"texts {text_features.shape[1]}; a shared space needs one size"
+            f"checkpoint was made by another run ({state.get('config')}), not this one ({config}); "
+            "use another checkpoint path or the same settings"
         )
-    return image_features @ text_features.T
+    if len(state["modules"]) != len(modules):
+        raise ValueError(f"checkpoint holds {len(state['modules'])} modules, this run trains {len(modules)}")
+    for m, sd in zip(modules, state["modules"], strict=True):
+        m.load_state_dict(sd)
+    optimizer.load_state_dict(state["optimizer"])
+    if scheduler is not None:
+        scheduler.load_state_dict(state["scheduler"])
+    restored = History.from_dict(state["history"])
+    history.metrics, history.lr = restored.metrics, restored.lr
+    torch.set_rng_state(state["torch_rng"])
+    return int(state["epochs_done"])
+
+
+def classification_step(
+    model: nn.Module, loss_fn: Callable | None = None, *, max_label: int | None = None
+) -> StepFn:
+    """A step for any model mapping ``{modality: batch}`` to (B, C) logits: loss and accuracy.
+
+    ``loss_fn(logits, labels)`` defaults to the model's own ``training_step``
+    when it has one (late fusion trains each unimodal classifier on its own),
+    else to cross-entropy. ``max_label``: the largest label of the data; the
+    first batch checks that the model has that many outputs.
+    """
+    pending_check = [max_label is not None]
+
+    def step(inputs: dict[str, torch.Tensor], labels: torch.Tensor) -> dict[str, torch.Tensor]:
+        if loss_fn is None and hasattr(model, "training_step"):
+            loss, logits = model.training_step(inputs, labels)  # the model knows its own loss
+        else:
+            logits = model(inputs)  # (B, C)
+            loss = None
+        if pending_check[0]:
+            if logits.dim() != 2 or logits.shape[1] <= max_label:
+                raise ValueError(
+                    f"the labels go up to {max_label} but the model returns logits of shape "
+                    f"{tuple(logits.shape)}: it needs (B, {max_label + 1}) or more classes"
+                )
+            pending_check[0] = False
+        if loss is None:
+            loss = (loss_fn or F.cross_entropy)(logits, labels)
+        accuracy = (logits.detach().argmax(dim=1) == labels).float().mean()
+        return {"loss": loss, "accuracy": accuracy}
+
+    return step
+
+
+def contrastive_step(
+    image_encoder: nn.Module, text_encoder: nn.Module, loss_module: nn.Module, image_key: str, text_key: str
+) -> StepFn:
+    """A step for two encoders and a pair loss: the loss and the in-batch image -> text top-1 accuracy."""
+
+    def step(inputs: dict[str, torch.Tensor], labels: torch.Tensor) -> dict[str, torch.Tensor]:
+        image_features = image_encoder(inputs[image_key])  # (B, D)
+        text_features = text_encoder(inputs[text_key])  # (B, D)
+        loss = loss_module(image_features, text_features)
+        img = F.normalize(image_features.detach(), dim=-1)
+        txt = F.normalize(text_features.detach(), dim=-1)
+        similarity = img @ txt.T  # (B, B) cosine similarities; pair i is on the diagonal
+        hits = similarity.argmax(dim=1) == torch.arange(len(img), device=img.device)
+        return {"loss": loss, "batch_accuracy": hits.float().mean()}
+
+    return step
+
+
+def train_classifier(
+    model: nn.Module,
+    train: MultimodalDataset,
+    val: MultimodalDataset | None = None,
+    *,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+    **options,
+) -> History:
+    """Train ``model`` (inputs dict -> (B, C) logits): ``fit`` with ``classification_step``.
+
+    History: ``train_loss``, ``train_accuracy`` and, with ``val``,
+    ``val_accuracy``. ``options`` are ``fit``'s (epochs, lr, batch_size, ...).
+    """
+    check_dataset(train, "train")
+    max_label = None
+    if loss_fn is None:  # class indices for cross-entropy
+        for name, data in (("train", train), ("val", val)):
+            if data is not None:
+                check_dataset(data, name)
+                _check_labels(data.labels, f"{name}.labels")
+        max_label = int(train.labels.max())
+    validate = None
+    if val is not None:
+
+        def validate():
+            return {"accuracy": evaluate(model, val, batch_size=256)}
+
+    return fit(
+        model, train, classification_step(model, loss_fn, max_label=max_label), validate=validate, **options
+    )
 
 
 def train_contrastive(
@@ -318,92 +449,41 @@ def train_contrastive(
     *,
     image_key: str = "image",
     text_key: str = "text",
-    epochs: int,
-    lr: float,
-    batch_size: int,
-    weight_decay: float = 0.0,
-    seed: int = 0,
-    device: torch.device | str | None = None,
-    progress: bool = True,
-    lr_schedule: str = "constant",
+    **options,
 ) -> History:
     """Train two encoders so that row i of ``pairs[image_key]`` and ``pairs[text_key]`` match.
 
     ``loss_module(image_features, text_features)`` is e.g. ``ClipLoss()``;
-    its own parameters (a learnable temperature) are trained too. Each batch
-    holds ``batch_size`` pairs and the other items are its negatives, so a
-    last batch of a single pair is skipped. The labels of ``pairs`` are not
-    used. History: loss, in-batch image -> text top-1 accuracy, and with
-    ``val`` the image -> text recall@1 over all validation pairs.
+    its own parameters (a learnable temperature) are trained too. The other
+    pairs of a batch are its negatives, so ``batch_size`` must be at least 2.
+    The labels of ``pairs`` are not used. History: ``train_loss``,
+    ``train_batch_accuracy`` (in-batch image -> text top-1) and, with
+    ``val``, ``val_recall_at_1`` (image -> text over all validation pairs).
     """
-    _check_dataset(pairs, "pairs")
+    check_dataset(pairs, "pairs")
     for key in (image_key, text_key):
         if key not in pairs.modalities:
             raise KeyError(f"pairs has no modality '{key}'; it has {sorted(pairs.modalities)}")
     if len(pairs) < 2:
         raise ValueError("pairs must hold at least 2 pairs: the other pairs in a batch are the negatives")
-    if val is not None:
-        _check_dataset(val, "val")
-    epochs = check_positive_int(epochs, "epochs")
-    batch_size = check_positive_int(batch_size, "batch_size")
-    if batch_size < 2:
+    batch_size = options.get("batch_size")
+    if isinstance(batch_size, int) and not isinstance(batch_size, bool) and batch_size == 1:
         raise ValueError("batch_size must be at least 2: the other pairs in a batch are the negatives")
-    lr = _check_lr(lr)
-    lr_schedule = _check_schedule(lr_schedule)
-    device = torch.device(device) if device is not None else _device_of(image_encoder, text_encoder)
-    modules = (image_encoder, text_encoder, loss_module)
-    for m in modules:
-        m.to(device)
+    validate = None
+    if val is not None:
+        check_dataset(val, "val")
+        for key in (image_key, text_key):
+            if key not in val.modalities:
+                raise KeyError(f"val has no modality '{key}'; it has {sorted(val.modalities)}")
 
-    torch.manual_seed(seed)
-    params = [p for m in modules for p in m.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-    # a last batch of a single pair is skipped, so it takes no step
-    steps_per_epoch = len(pairs) // batch_size + (len(pairs) % batch_size >= 2)
-    scheduler = _make_scheduler(optimizer, lr_schedule, lr, epochs * steps_per_epoch)
-    history = History()
-    bar = trange(epochs, desc="contrastive training", disable=not progress)
-    epoch_seeds = _epoch_seeds(seed, epochs)
-    for epoch in bar:
-        for m in modules:
-            m.train()
-        loss_sum = torch.zeros((), device=device)
-        correct = torch.zeros((), device=device, dtype=torch.long)
-        seen = 0
-        for inputs, _ in batches(pairs, batch_size, shuffle=True, seed=epoch_seeds[epoch]):
-            if len(inputs[image_key]) < 2:
-                continue
-            images, texts = inputs[image_key].to(device), inputs[text_key].to(device)
-            optimizer.zero_grad()
-            image_features = image_encoder(images)  # (B, D)
-            text_features = text_encoder(texts)  # (B, D)
-            loss = loss_module(image_features, text_features)
-            loss.backward()
-            optimizer.step()
-            last_lr = optimizer.param_groups[0]["lr"]  # the rate this step used
-            if scheduler is not None:
-                scheduler.step()
-            n = len(images)
-            loss_sum += loss.detach() * n
-            img, txt = (
-                F.normalize(image_features.detach(), dim=-1),
-                F.normalize(text_features.detach(), dim=-1),
-            )
-            similarity = img @ txt.T  # (B, B) cosine similarities; pair i is on the diagonal
-            correct += (similarity.argmax(dim=1) == torch.arange(n, device=device)).sum()
-            seen += n
-        _check_finite(loss_sum, epoch)
-        history.train_loss.append(loss_sum.item() / seen)
-        history.train_acc.append(correct.item() / seen)
-        history.lr.append(last_lr)
-        postfix = {"loss": f"{history.train_loss[-1]:.3f}", "batch_acc": f"{history.train_acc[-1]:.3f}"}
-        if val is not None:
-            similarity = cross_modal_similarity(
-                image_encoder, text_encoder, val.modalities[image_key], val.modalities[text_key]
-            )
-            history.val_acc.append(recall_at_k(similarity, 1))
-            postfix["val_r1"] = f"{history.val_acc[-1]:.3f}"
-        bar.set_postfix(postfix)
-    for m in modules:
-        m.train()
-    return history
+        def validate():
+            images, texts = val.modalities[image_key], val.modalities[text_key]
+            return {
+                "recall_at_1": recall_at_k(
+                    cross_modal_similarity(image_encoder, text_encoder, images, texts), 1
+                )
+            }
+
+    step = contrastive_step(image_encoder, text_encoder, loss_module, image_key, text_key)
+    options.setdefault("desc", "contrastive training")
+    return fit((image_encoder, text_encoder, loss_module), pairs, step, validate=validate, **options)

@@ -29,9 +29,10 @@ def _headless(monkeypatch):
 
 
 def _history(with_val=True):
-    return History(
-        train_loss=[1.0, 0.6, 0.4], train_acc=[0.5, 0.7, 0.8], val_acc=[0.5, 0.6, 0.7] if with_val else []
-    )
+    figures = {"train_loss": [1.0, 0.6, 0.4], "train_accuracy": [0.5, 0.7, 0.8]}
+    if with_val:
+        figures["val_accuracy"] = [0.5, 0.6, 0.7]
+    return History(figures)
 
 
 def test_use_course_style_sets_readable_defaults():
@@ -46,6 +47,10 @@ def test_learning_curves_one_and_several_histories():
     loss_ax, acc_ax = fig.axes
     assert len(loss_ax.lines) == 1 and len(acc_ax.lines) == 2
     assert acc_ax.lines[0].get_linestyle() == "--"  # training accuracy dashed
+    assert [line.get_label() for line in acc_ax.lines] == ["train accuracy", "val accuracy"]
+    named = History({"train_loss": [1.0, 0.5], "val_loss": [1.1, 0.7], "val_recall_at_1": [0.2, 0.4]})
+    loss_ax, score_ax = plotting.plot_learning_curves(named).axes
+    assert len(loss_ax.lines) == 2 and [line.get_label() for line in score_ax.lines] == ["val recall at 1"]
     fig = plotting.plot_learning_curves({"early": _history(), "late": _history(with_val=False).to_dict()})
     assert len(fig.axes[0].lines) == 2 and len(fig.axes[1].lines) == 3
     _, axes = plt.subplots(1, 2)

@@ -6,8 +6,8 @@ import torch
 from torch import nn
 
 from mmlearn.data.base import MultimodalDataset
+from mmlearn.inference import evaluate
 from mmlearn.robustness import DEFAULT_LEVELS, effective_robustness, relative_robustness, robustness_curve
-from mmlearn.training import evaluate
 
 
 class SignOfFirstFeature(nn.Module):

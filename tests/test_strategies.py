@@ -101,7 +101,7 @@ def test_pretrain_encoder_learns_its_modality():
     h = pretrain_encoder(
         enc, "audio", _dataset(), num_classes=3, epochs=8, lr=1e-2, batch_size=32, progress=False
     )
-    assert h.final["train_acc"] > 0.8
+    assert h.final["train_accuracy"] > 0.8
 
 
 @pytest.mark.parametrize("freeze", [True, False])
@@ -113,7 +113,7 @@ def test_staged_training(freeze):
         lr=1e-2, batch_size=32, progress=False,
     )  # fmt: skip
     assert list(hist) == ["image", "audio", "fusion"]
-    assert hist["fusion"].final["train_acc"] > 0.8
+    assert hist["fusion"].final["train_accuracy"] > 0.8
     trainable = {
         n.split(".")[1] for n, p in model.named_parameters() if p.requires_grad and n.startswith("encoders")
     }

@@ -5,17 +5,9 @@ import torch
 from torch import nn
 
 from mmlearn.data.base import MultimodalDataset
+from mmlearn.inference import cross_modal_similarity, embed, eval_mode, evaluate, predict_proba
 from mmlearn.losses import ClipLoss
-from mmlearn.training import (
-    History,
-    cross_modal_similarity,
-    embed,
-    eval_mode,
-    evaluate,
-    predict_proba,
-    train_classifier,
-    train_contrastive,
-)
+from mmlearn.training import History, train_classifier, train_contrastive
 
 
 class TwoModalityNet(nn.Module):
@@ -47,13 +39,13 @@ def _train(seed=0, **kwargs):
 
 def test_train_classifier_learns_and_records_history():
     model, history, val = _train()
-    assert len(history) == 15 and len(history.train_acc) == 15 and len(history.val_acc) == 15
-    assert history.train_loss[-1] < history.train_loss[0]
-    assert history.final["val_acc"] > 0.9
-    assert history.final["val_acc"] == pytest.approx(evaluate(model, val))
-    assert history.best["val_acc"] == max(history.val_acc)
+    assert len(history) == 15 and len(history["train_accuracy"]) == 15 and len(history["val_accuracy"]) == 15
+    assert history["train_loss"][-1] < history["train_loss"][0]
+    assert history.final["val_accuracy"] > 0.9
+    assert history.final["val_accuracy"] == pytest.approx(evaluate(model, val))
+    assert history.best["val_accuracy"] == max(history["val_accuracy"])
     assert history.final["epoch"] == 14
-    assert set(history.to_dict()) == {"train_loss", "train_acc", "val_acc", "lr"}
+    assert set(history.to_dict()) == {"train_loss", "train_accuracy", "val_accuracy", "lr"}
     assert history.lr == [0.05] * 15  # the default schedule keeps the rate constant
     assert model.training  # left in train mode
 
@@ -64,7 +56,7 @@ def test_train_classifier_is_deterministic_per_seed():
     _, history_c, _ = _train(seed=4, epochs=4)
     assert history_a == history_b
     assert torch.equal(model_a.head.weight, model_b.head.weight)
-    assert history_a.train_loss != history_c.train_loss
+    assert history_a["train_loss"] != history_c["train_loss"]
 
 
 def test_onecycle_schedule_warms_up_then_decays():
@@ -74,7 +66,7 @@ def test_onecycle_schedule_warms_up_then_decays():
     assert history.lr[0] == pytest.approx(0.05, rel=0.05)
     assert all(a > b for a, b in zip(history.lr[:-1], history.lr[1:], strict=True))  # then a steady decay ...
     assert history.lr[-1] < 1e-4  # ... to almost zero: the last batches take tiny steps
-    assert history.final["val_acc"] > 0.9
+    assert history.final["val_accuracy"] > 0.9
     with pytest.raises(ValueError, match="lr_schedule must be one of"):
         _train(epochs=1, lr_schedule="cosine")
 
@@ -88,15 +80,16 @@ def test_transform_sees_each_training_batch_with_its_labels():
 
     _, history, val = _train(epochs=3, transform=drop_b)
     assert sum(calls) == 3 * 200 and max(calls) == 32
-    assert history.final["val_acc"] < 0.85  # without modality b the label cannot be learned fully
+    assert history.final["val_accuracy"] < 0.85  # without modality b the label cannot be learned fully
 
 
 def test_history_without_validation():
     model = TwoModalityNet()
     history = train_classifier(model, _dataset(64), epochs=3, lr=0.01, batch_size=16, progress=False)
-    assert history.val_acc == []
-    assert "val_acc" not in history.final
-    assert history.best["train_loss"] == min(history.train_loss)
+    assert "val_accuracy" not in history and "val_accuracy" not in history.final
+    with pytest.raises(KeyError, match="train_accuracy"):
+        _ = history["val_accuracy"]  # the message lists the figures it has
+    assert history.best["train_loss"] == min(history["train_loss"])
     with pytest.raises(ValueError, match="empty"):
         _ = History().final
 
@@ -181,8 +174,8 @@ def _train_contrastive(seed=0, epochs=20):
 
 def test_train_contrastive_learns_retrieval():
     history, image_encoder, text_encoder, loss, val = _train_contrastive()
-    assert history.train_loss[-1] < 0.5 * history.train_loss[0]
-    assert history.final["val_acc"] >= 0.9  # image -> text recall@1 over 16 candidates (chance 1/16)
+    assert history["train_loss"][-1] < 0.5 * history["train_loss"][0]
+    assert history.final["val_recall_at_1"] >= 0.9  # image -> text recall@1 over 16 candidates (chance 1/16)
     assert loss.logit_scale.item() != pytest.approx(1 / 0.07)  # the temperature was trained too
     first, *_ = _train_contrastive(epochs=3)
     again, *_ = _train_contrastive(epochs=3)
@@ -232,3 +225,121 @@ def test_train_contrastive_bad_inputs():
         train_contrastive(image_encoder, text_encoder, pairs, loss, epochs=1, lr=0.1, batch_size=1)
     with pytest.raises(TypeError, match="torch.Tensor"):
         embed(image_encoder, [1, 2, 3])
+
+
+# --- fit: one loop for every kind of step ----------------------------------------------------------------
+
+
+def test_fit_trains_a_sequence_model_with_its_own_step():
+    """A toy next-token task: the step returns a loss and a figure of its own, as captioning will."""
+    from mmlearn.training import fit
+
+    torch.manual_seed(0)
+    start = torch.randint(0, 6, (64, 1))
+    tokens = (start + torch.arange(5)) % 6  # (N, L): each token is the previous one plus 1 (mod 6)
+    data = MultimodalDataset({"tokens": tokens}, torch.zeros(64, dtype=torch.long))
+    model = nn.Sequential(nn.Embedding(6, 16), nn.Linear(16, 6))
+
+    def step(inputs, labels):
+        x = inputs["tokens"]  # (B, L)
+        logits = model(x[:, :-1])  # (B, L-1, V)
+        loss = nn.functional.cross_entropy(logits.reshape(-1, 6), x[:, 1:].reshape(-1))
+        return {"loss": loss, "token_accuracy": (logits.argmax(-1) == x[:, 1:]).float().mean()}
+
+    history = fit(
+        model, data, step, epochs=30, lr=0.05, batch_size=16, progress=False, validate=lambda: {"copies": 1.0}
+    )
+    assert set(history.metrics) == {"train_loss", "train_token_accuracy", "val_copies"}
+    assert history.final["train_token_accuracy"] == 1.0  # it learned the next-token rule
+    assert history.best["epoch"] == 0  # every epoch ties on val_copies: the first is kept
+
+
+def test_fit_skips_a_last_batch_of_one_row_so_batchnorm_trains():
+    """9 rows in batches of 4 leave one row: BatchNorm cannot normalise it, the loop skips it."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.BatchNorm1d(3), nn.Linear(3, 2))
+    data = MultimodalDataset({"x": torch.randn(9, 3)}, torch.tensor([0, 1] * 4 + [0]))
+
+    class Wrap(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = model
+
+        def forward(self, inputs):
+            return self.net(inputs["x"])
+
+    history = train_classifier(Wrap(), data, epochs=2, lr=0.01, batch_size=4, progress=False)
+    assert len(history) == 2
+
+
+def test_train_classifier_names_bad_labels():
+    model = TwoModalityNet()  # two outputs
+    data = _dataset(32)
+    with pytest.raises(ValueError, match=r"labels go up to 2.*\(B, 3\)"):
+        train_classifier(
+            model,
+            MultimodalDataset(data.modalities, data.labels * 2),
+            epochs=1,
+            lr=0.1,
+            batch_size=8,
+            progress=False,
+        )
+    with pytest.raises(TypeError, match="train.labels must be int64"):
+        train_classifier(
+            model,
+            MultimodalDataset(data.modalities, data.labels.float()),
+            epochs=1,
+            lr=0.1,
+            batch_size=8,
+            progress=False,
+        )
+    with pytest.raises(ValueError, match="val.labels must be class indices >= 0"):
+        train_classifier(
+            model,
+            data,
+            MultimodalDataset(data.modalities, data.labels - 1),
+            epochs=1,
+            lr=0.1,
+            batch_size=8,
+            progress=False,
+        )
+
+
+def test_an_interrupted_run_resumed_from_its_checkpoint_ends_where_an_uninterrupted_one_ends(tmp_path):
+    options = {
+        "epochs": 6,
+        "lr": 0.05,
+        "batch_size": 32,
+        "seed": 1,
+        "progress": False,
+        "lr_schedule": "onecycle",
+    }
+    model_full, history_full, _ = _train(**options)
+
+    path = tmp_path / "run.pt"
+    torch.manual_seed(0)
+    model = TwoModalityNet()
+    train, val = _dataset(200, 0), _dataset(100, 1)
+
+    class Interrupt(Exception):
+        pass
+
+    def stop_in_epoch_four(inputs, labels, calls=[0]):  # noqa: B006  (counts batches across calls)
+        calls[0] += 1
+        if calls[0] > 3 * 7:  # 7 batches an epoch: the fourth epoch is cut short
+            raise Interrupt
+        return inputs
+
+    with pytest.raises(Interrupt):
+        train_classifier(model, train, val, checkpoint=path, transform=stop_in_epoch_four, **options)
+    torch.manual_seed(123)  # the resumed run must not depend on what happened in between
+    resumed_model = TwoModalityNet()
+    history = train_classifier(resumed_model, train, val, checkpoint=path, resume=True, **options)
+    assert history == history_full
+    assert torch.equal(resumed_model.head.weight, model_full.head.weight)
+    with pytest.raises(ValueError, match="another run"):
+        train_classifier(
+            TwoModalityNet(), train, val, checkpoint=path, resume=True, **(options | {"lr": 0.1})
+        )
+    with pytest.raises(ValueError, match="resume=True needs a checkpoint"):
+        train_classifier(TwoModalityNet(), train, resume=True, **options)

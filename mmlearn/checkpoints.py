@@ -1,0 +1,88 @@
+"""Saving and loading trained weights safely: one save, one load, for every lesson.
+
+Taught in lesson 00 (section "How the course works": shipped checkpoints) and
+used by every lesson that ships or resumes a model (``mmlearn.training.fit``
+resumes an interrupted run from one).
+
+Two dangers, two rules:
+
+* A crash while writing must never leave half a file where a good checkpoint
+  was: ``save_checkpoint`` writes to a temporary file beside the target and
+  renames it into place (a rename is atomic on one filesystem).
+* ``torch.load`` of an untrusted file can run arbitrary code through pickle.
+  ``load_checkpoint`` always passes ``weights_only=True``, which accepts
+  tensors, numbers, strings, lists and dicts and nothing executable, and
+  checks the file's SHA-256 first when a digest is given (a shipped
+  checkpoint always comes with one).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+import torch
+
+from mmlearn.data.download import verify_sha256
+
+__all__ = ["save_checkpoint", "load_checkpoint"]
+
+
+def save_checkpoint(path: str | os.PathLike, state: Mapping) -> Path:
+    """Write ``state`` (a dict of tensors, state dicts, numbers, lists) to ``path`` atomically.
+
+    Returns the path. The parent folder is created if needed. Anything that
+    ``torch.load(weights_only=True)`` could not read back (a module, a
+    function) is refused here, before anything is written.
+    """
+    if not isinstance(state, Mapping):
+        raise TypeError(
+            f"state must be a dict (e.g. {{'model': model.state_dict()}}), got {type(state).__name__}"
+        )
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"path {str(path)!r} is a folder; give a file name such as 'model.pt'")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(dict(state), f)
+        torch.load(tmp, weights_only=True, map_location="cpu")  # refuse now what could not be loaded later
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except Exception as err:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(err, OSError):
+            raise
+        raise TypeError(
+            f"state holds something a weights-only load cannot read back ({err}); "
+            "save state dicts, tensors, numbers, strings, lists and dicts only"
+        ) from err
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_checkpoint(
+    path: str | os.PathLike, *, sha256: str | None = None, map_location: str | torch.device = "cpu"
+) -> dict:
+    """Read a checkpoint written by ``save_checkpoint`` (or any weights-only file).
+
+    ``sha256``: the expected hex digest; a file that differs raises
+    ``ChecksumError`` before torch reads a byte of it.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {str(path)!r}")
+    if sha256 is not None:
+        verify_sha256(path, sha256)  # ChecksumError before torch reads a byte of it
+    try:
+        state = torch.load(path, weights_only=True, map_location=map_location)
+    except Exception as err:
+        raise ValueError(f"checkpoint {path.name} could not be read as a weights-only file: {err}") from err
+    if not isinstance(state, dict):
+        raise ValueError(f"checkpoint {path.name} holds a {type(state).__name__}, expected a dict")
+    return state
