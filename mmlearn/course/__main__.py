@@ -3,7 +3,8 @@
 build-notebooks   write notebooks/ (student copies) from solutions/
 check-notebooks   fail if notebooks/ is not what build-notebooks would write
 execute [NB...]   run solution notebooks in place (authors, before committing)
-run               run every lesson headless into build/course/ with results.json
+run               run every lesson headless into build/course/ with results.json; a lesson that
+                  fails, times out or kills its kernel is recorded there and the run goes on
 set-repo OWNER/NAME [--branch B]   point every Colab badge and set-up cell at a fork
 """
 
@@ -15,6 +16,8 @@ from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
+    from mmlearn.course import runner
+
     parser = argparse.ArgumentParser(
         prog="python -m mmlearn.course",
         description=__doc__,
@@ -29,6 +32,20 @@ def main(argv: list[str] | None = None) -> int:
     run = sub.add_parser("run")
     run.add_argument("--out", type=Path, default=Path("build/course"))
     run.add_argument("--only", nargs="*", help="lesson prefixes, e.g. 00 02")
+    run.add_argument(
+        "--notebook-timeout",
+        type=float,
+        default=runner.NOTEBOOK_TIMEOUT_S,
+        metavar="SECONDS",
+        help="stop a lesson that runs longer than this, go on with the next (default: %(default)s; 0: none)",
+    )
+    run.add_argument(
+        "--cell-timeout",
+        type=float,
+        default=runner.RUN_CELL_TIMEOUT_S,
+        metavar="SECONDS",
+        help="stop a lesson when one cell runs longer than this (default: %(default)s; 0: none)",
+    )
     repo = sub.add_parser("set-repo")
     repo.add_argument("repository", help="OWNER/NAME on GitHub")
     repo.add_argument("--branch", default="main")
@@ -61,9 +78,20 @@ def main(argv: list[str] | None = None) -> int:
         student.build_notebooks(root)
         return 0
     if args.command == "run":
-        from mmlearn.course.runner import run_course
+        from mmlearn.course.runner import CourseRunError, run_course
 
-        return 1 if run_course(root, args.out, args.only) else 0
+        try:
+            failures = run_course(
+                root,
+                args.out,
+                args.only,
+                notebook_timeout=args.notebook_timeout,
+                cell_timeout=args.cell_timeout,
+            )
+        except CourseRunError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        return 1 if failures else 0
     if args.command == "set-repo":
         from mmlearn.course import colab
 
@@ -80,7 +108,7 @@ def _rewrite_readme_badges(root: Path) -> None:
     import re
 
     from mmlearn.course import colab
-    from mmlearn.report import atomic_write_text
+    from mmlearn.course.runner import write_text
 
     readme = Path(root) / "README.md"
     if not readme.exists():
@@ -91,7 +119,7 @@ def _rewrite_readme_badges(root: Path) -> None:
         f"https://colab.research.google.com/github/{colab.REPOSITORY}/blob/{colab.BRANCH}/", text
     )
     if new != text:
-        atomic_write_text(readme, new)
+        write_text(readme, new)
 
 
 if __name__ == "__main__":
