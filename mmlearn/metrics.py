@@ -9,9 +9,13 @@ empty, mismatched or NaN inputs instead of returning a quiet wrong number.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import torch
 from sklearn import metrics as skm
+
+from mmlearn.validation import check_tensor, to_numpy
 
 __all__ = [
     "accuracy",
@@ -24,26 +28,14 @@ __all__ = [
     "chance_recall_at_k",
     "reliability_bins",
     "expected_calibration_error",
+    "accuracy_by_question_type",
+    "posterior_report",
 ]
-
-
-def _to_numpy(x, name: str) -> np.ndarray:
-    """Tensor, array or list -> NumPy array, refusing empty input and NaN/inf."""
-    if isinstance(x, torch.Tensor):
-        x = x.detach().cpu().numpy()
-    x = np.asarray(x)
-    if x.size == 0:
-        raise ValueError(f"{name} is empty")
-    if x.dtype == object:
-        raise TypeError(f"{name} must be numeric, got an array of Python objects")
-    if np.issubdtype(x.dtype, np.floating) and not np.isfinite(x).all():
-        raise ValueError(f"{name} contains NaN or infinite values")
-    return x
 
 
 def _targets(targets, n: int | None = None) -> np.ndarray:
     """Class labels: a 1-D integer array (of length ``n`` when given)."""
-    y = _to_numpy(targets, "targets")
+    y = to_numpy(targets, "targets")
     if y.ndim != 1:
         raise ValueError(f"targets must be 1-D class indices, got shape {y.shape}")
     if not (np.issubdtype(y.dtype, np.integer) or y.dtype == bool):
@@ -55,7 +47,7 @@ def _targets(targets, n: int | None = None) -> np.ndarray:
 
 def _predictions(logits_or_predictions, name: str = "logits_or_predictions") -> np.ndarray:
     """(N, C) scores -> argmax over classes; (N,) integers -> used as they are."""
-    x = _to_numpy(logits_or_predictions, name)
+    x = to_numpy(logits_or_predictions, name)
     if x.ndim == 2:
         return x.argmax(axis=1)
     if x.ndim == 1 and (np.issubdtype(x.dtype, np.integer) or x.dtype == bool):
@@ -89,7 +81,7 @@ def confusion_matrix(
     class index seen + 1. ``normalize`` is scikit-learn's: None (counts),
     "true" (rows sum to 1), "pred" or "all".
     """
-    scores = _to_numpy(logits_or_predictions, "logits_or_predictions")
+    scores = to_numpy(logits_or_predictions, "logits_or_predictions")
     pred = _predictions(scores)
     y = _targets(targets, len(pred))
     if num_classes is None:
@@ -106,7 +98,7 @@ def auroc(scores, targets) -> float:
     probabilities (column 1 is used). Multi-class: (N, C) probabilities whose
     rows sum to 1, scored one-vs-rest and macro-averaged.
     """
-    s = _to_numpy(scores, "scores").astype(np.float64)
+    s = to_numpy(scores, "scores").astype(np.float64)
     y = _targets(targets, len(s))
     if s.ndim == 2 and s.shape[1] in (1, 2):
         s = s[:, -1]  # (N, 1) positive scores, or column 1 of (N, 2) probabilities
@@ -135,7 +127,7 @@ def _relevance(targets, n_queries: int, n_candidates: int) -> np.ndarray:
                 "candidate i, which needs a square matrix; pass targets"
             )
         return np.eye(n_queries, dtype=bool)
-    t = _to_numpy(targets, "targets")
+    t = to_numpy(targets, "targets")
     if t.ndim == 1:
         t = _targets(t, n_queries)
         if t.min() < 0 or t.max() >= n_candidates:
@@ -156,7 +148,7 @@ def _relevance(targets, n_queries: int, n_candidates: int) -> np.ndarray:
 
 
 def _similarity(similarity) -> np.ndarray:
-    s = _to_numpy(similarity, "similarity").astype(np.float64)
+    s = to_numpy(similarity, "similarity").astype(np.float64)
     if s.ndim != 2:
         raise ValueError(f"similarity must be a 2-D (queries, candidates) matrix, got shape {s.shape}")
     return s
@@ -222,7 +214,7 @@ def chance_recall_at_k(n: int, k: int) -> float:
 
 def _confidences(probs, targets) -> tuple[np.ndarray, np.ndarray]:
     """Top-class confidence and correctness per sample, from probabilities."""
-    p = _to_numpy(probs, "probs").astype(np.float64)
+    p = to_numpy(probs, "probs").astype(np.float64)
     if p.min() < 0 or p.max() > 1:
         raise ValueError("probs must be probabilities in [0, 1]: apply softmax (or sigmoid) to logits first")
     if p.ndim == 1:  # binary: probability of class 1
@@ -266,3 +258,60 @@ def expected_calibration_error(probs, targets, n_bins: int = 15) -> float:
     filled = bins["count"] > 0
     weights = bins["count"][filled] / bins["count"].sum()
     return float(np.sum(weights * np.abs(bins["accuracy"][filled] - bins["confidence"][filled])))
+
+
+# --- lesson-specific scores -------------------------------------------------------------------------
+
+
+def accuracy_by_question_type(predictions: torch.Tensor, answers: torch.Tensor, qtype: torch.Tensor) -> dict:
+    """Accuracy per Sort-of-CLEVR question type, plus "non-relational", "relational" and "overall".
+
+    Lesson 07 (section "Accuracy per question type"), against the Relation Network paper's table.
+
+    All three tensors hold answer ids / type ids of the same shape (any shape).
+    A question type with no question gets NaN.
+    """
+    from mmlearn.data.scene_questions import QUESTION_TYPES, RELATIONAL  # here: mmlearn.data imports metrics
+
+    for name, x in (("predictions", predictions), ("answers", answers), ("qtype", qtype)):
+        check_tensor(x, name)
+    if not (predictions.shape == answers.shape == qtype.shape):
+        raise ValueError(
+            f"predictions, answers and qtype must have one shape, got "
+            f"{tuple(predictions.shape)}, {tuple(answers.shape)}, {tuple(qtype.shape)}"
+        )
+    if qtype.numel() and (qtype.min() < 0 or qtype.max() >= len(QUESTION_TYPES)):
+        raise ValueError(
+            f"qtype ids must lie in 0..{len(QUESTION_TYPES) - 1}, got {qtype.min()}..{qtype.max()}"
+        )
+    correct = (predictions == answers).float().flatten()
+    qtype = qtype.flatten()
+    relational = torch.tensor(RELATIONAL, device=qtype.device)[qtype]
+    groups = {name: qtype == i for i, name in enumerate(QUESTION_TYPES)}
+    groups.update(
+        {"non-relational": ~relational, "relational": relational, "overall": torch.ones_like(relational)}
+    )
+    return {
+        name: correct[mask].mean().item() if mask.any() else float("nan") for name, mask in groups.items()
+    }
+
+
+def posterior_report(labels, posteriors: Mapping[str, np.ndarray]) -> dict[str, dict[str, float]]:
+    """{source: {"accuracy", "auroc"}}: the Bayes rule (predict malignant when p > 0.5) scored on labels.
+
+    Lesson 09 (section "The Bayes-optimal limit"): ``posteriors`` maps an evidence source
+    ("image", "record", "fused") to p(malignant | that evidence), one row per label.
+    """
+    labels = np.asarray(labels).reshape(-1)
+    if len(np.unique(labels)) < 2:
+        raise ValueError("AUROC needs both benign and malignant cases; use a larger sample")
+    report = {}
+    for source, p in posteriors.items():
+        p = np.asarray(p, dtype=np.float64).reshape(-1)
+        if len(p) != len(labels):
+            raise ValueError(f"posterior '{source}' has {len(p)} rows but there are {len(labels)} labels")
+        report[source] = {
+            "accuracy": float(np.mean((p > 0.5) == (labels == 1))),
+            "auroc": float(skm.roc_auc_score(labels, p)),
+        }
+    return report

@@ -22,6 +22,8 @@ from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
 from sklearn.metrics import ConfusionMatrixDisplay
 
+from mmlearn.validation import to_numpy
+
 __all__ = [
     "use_course_style",
     "plot_learning_curves",
@@ -64,15 +66,6 @@ def _new_axes(ax, **subplot_kw):
         fig, ax = plt.subplots(**subplot_kw)
         return fig, ax
     return ax.figure, ax
-
-
-def _numpy(x, name: str) -> np.ndarray:
-    if isinstance(x, torch.Tensor):
-        x = x.detach().cpu().numpy()
-    x = np.asarray(x)
-    if x.size == 0:
-        raise ValueError(f"{name} is empty")
-    return x
 
 
 # --- training ---------------------------------------------------------------------------------------------
@@ -128,7 +121,7 @@ def plot_confusion_matrix(
     matrix, class_names: Sequence[str] | None = None, ax=None, title: str = ""
 ) -> Figure:
     """A (C, C) confusion matrix (rows = true class), drawn by scikit-learn's ``ConfusionMatrixDisplay``."""
-    matrix = _numpy(matrix, "matrix")
+    matrix = to_numpy(matrix, "matrix")
     if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
         raise ValueError(f"a confusion matrix must be square (C, C), got shape {matrix.shape}")
     if class_names is not None and len(class_names) != len(matrix):
@@ -213,7 +206,7 @@ def plot_embedding(
         raise ValueError("features is empty")
     if len(features) > len(_MARKERS):
         raise ValueError(f"at most {len(_MARKERS)} modalities can be told apart by marker")
-    feats = {name: _numpy(f, f"features['{name}']").astype(np.float64) for name, f in features.items()}
+    feats = {name: to_numpy(f, f"features['{name}']").astype(np.float64) for name, f in features.items()}
     dims = {f.shape[1] if f.ndim == 2 else None for f in feats.values()}
     if len(dims) != 1 or None in dims:
         shapes = {k: v.shape for k, v in feats.items()}
@@ -221,9 +214,9 @@ def plot_embedding(
     if labels is None:
         labs = {name: np.zeros(len(f), dtype=np.int64) for name, f in feats.items()}
     elif isinstance(labels, Mapping):
-        labs = {name: _numpy(labels[name], f"labels['{name}']") for name in feats}
+        labs = {name: to_numpy(labels[name], f"labels['{name}']") for name in feats}
     else:
-        labs = {name: _numpy(labels, "labels") for name in feats}
+        labs = {name: to_numpy(labels, "labels") for name in feats}
     for name, f in feats.items():
         if len(labs[name]) != len(f):
             raise ValueError(f"modality '{name}' has {len(f)} rows but {len(labs[name])} labels")
@@ -264,7 +257,7 @@ def plot_embedding(
 
 def _image(img) -> tuple[np.ndarray, str | None]:
     """One image as an (H, W) or (H, W, 3) array in [0, 1] for imshow, and the colour map to use."""
-    x = _numpy(img, "image")
+    x = to_numpy(img, "image")
     if x.ndim == 3 and x.shape[0] in (1, 3) and x.shape[-1] not in (1, 3):
         x = np.moveaxis(x, 0, -1)  # (C, H, W) -> (H, W, C)
     if x.ndim == 3 and x.shape[-1] == 1:
@@ -348,7 +341,7 @@ def plot_retrieval_grid(
     if k == 0 or any(len(row) != k for row in retrieved):
         raise ValueError("every query needs the same, non-zero number of retrieved items")
     if correct is not None:
-        correct = _numpy(correct, "correct").astype(bool)
+        correct = to_numpy(correct, "correct").astype(bool)
         if correct.shape != (len(queries), k):
             raise ValueError(f"correct must be ({len(queries)}, {k}), got {correct.shape}")
     text_results = isinstance(retrieved[0][0], str)
@@ -398,12 +391,12 @@ def plot_robustness_curves(
     title: str = "",
 ) -> Figure:
     """Accuracy against corruption level, one line per method; ``chance`` adds a dotted baseline."""
-    levels = _numpy(levels, "levels")
+    levels = to_numpy(levels, "levels")
     if not isinstance(curves, Mapping) or not curves:
         raise TypeError("curves must be a non-empty dict of method name -> accuracies")
     fig, ax = _new_axes(ax)
     for name, accs in curves.items():
-        accs = _numpy(accs, f"curves['{name}']")
+        accs = to_numpy(accs, f"curves['{name}']")
         if accs.shape != levels.shape:
             raise ValueError(f"curve '{name}' has {accs.shape} values for {levels.shape} levels")
         ax.plot(levels, accs, marker="o", markersize=4, label=name)

@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 
 from mmlearn.data.base import MultimodalDataset
 from mmlearn.inference import evaluate
-from mmlearn.validation import check_level, check_modalities, check_positive_int
+from mmlearn.validation import check_level, check_modalities, check_positive_int, to_numpy
 
 __all__ = ["DEFAULT_LEVELS", "robustness_curve", "relative_robustness", "effective_robustness"]
 
@@ -77,9 +77,7 @@ def robustness_curve(
 
 
 def _curve(values, name: str) -> np.ndarray:
-    if isinstance(values, torch.Tensor):
-        values = values.detach().cpu().numpy()
-    values = np.asarray(values, dtype=np.float64)
+    values = to_numpy(values, name).astype(np.float64)
     if values.ndim != 1 or len(values) < 2:
         raise ValueError(f"{name} must be a 1-D sequence of at least 2 values, got shape {values.shape}")
     if not np.isfinite(values).all():

@@ -13,6 +13,8 @@ import random
 import numpy as np
 import torch
 
+from mmlearn.validation import check_seed
+
 
 def get_device(prefer: str | None = None) -> torch.device:
     """Pick CUDA, then Apple MPS, then the CPU.
@@ -57,8 +59,7 @@ def seed_everything(seed: int = 0, deterministic: bool = True) -> torch.Generato
     own stream. With ``deterministic=True`` a CPU run repeats bit for bit, which
     is what lets nbval compare a lesson's printed results.
     """
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    check_seed(seed)
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)

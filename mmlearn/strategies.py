@@ -21,7 +21,7 @@ from mmlearn.data.base import MultimodalDataset
 from mmlearn.fusion import make_fusion_model
 from mmlearn.fusion.base import check_encoders
 from mmlearn.training import History, train_classifier
-from mmlearn.validation import check_modalities, check_positive_int
+from mmlearn.validation import check_modalities, check_positive_int, check_seed
 
 __all__ = ["ModalityDropout", "FrozenEncoder", "unimodal", "pretrain_encoder", "staged_training"]
 
@@ -48,8 +48,7 @@ class ModalityDropout:
             modalities = list(modalities)
             if not modalities or not all(isinstance(m, str) for m in modalities):
                 raise ValueError(f"modalities must be a non-empty list of names, got {modalities!r}")
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+        check_seed(seed)
         self.p = float(p)
         self.modalities = modalities
         self.per_sample = bool(per_sample)

@@ -47,7 +47,7 @@ from mmlearn.checkpoints import load_checkpoint, save_checkpoint
 from mmlearn.data.base import MultimodalDataset, batches
 from mmlearn.inference import Transform, check_dataset, cross_modal_similarity, device_of, eval_mode, evaluate
 from mmlearn.metrics import recall_at_k
-from mmlearn.validation import check_positive_int
+from mmlearn.validation import check_positive_int, check_seed
 
 __all__ = [
     "History",
@@ -160,12 +160,6 @@ def _check_weight_decay(weight_decay) -> float:
     return float(weight_decay)
 
 
-def _check_seed(seed) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    return seed
-
-
 def _check_schedule(lr_schedule) -> str:
     if lr_schedule not in LR_SCHEDULES:
         raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {lr_schedule!r}")
@@ -254,7 +248,7 @@ def fit(
     batch_size = check_positive_int(batch_size, "batch_size")
     lr = _check_lr(lr)
     weight_decay = _check_weight_decay(weight_decay)
-    seed = _check_seed(seed)
+    seed = check_seed(seed)
     lr_schedule = _check_schedule(lr_schedule)
     if resume and checkpoint is None:
         raise ValueError("resume=True needs a checkpoint path to resume from")

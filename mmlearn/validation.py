@@ -1,5 +1,8 @@
 """Input checks shared by the whole package.
 
+Used by every lesson's code (its first appearance: lesson 00, section "How
+the course works": every mistake becomes a message that names it).
+
 Multimodal code fails in quiet ways: a batch of 32 images fused with 31
 captions, a NaN in one modality, a typo in a modality name. These helpers turn
 each of those into an error that names the problem.
@@ -9,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+import numpy as np
 import torch
 
 
@@ -63,3 +67,31 @@ def check_positive_int(n, name: str) -> int:
     if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
         raise ValueError(f"{name} must be a positive integer, got {n!r}")
     return n
+
+
+def check_seed(seed, name: str = "seed") -> int:
+    """A seed is a non-negative integer (Python or NumPy); the one seed check of the package."""
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
+        raise TypeError(f"{name} must be a non-negative integer, got {seed!r}")
+    if seed < 0:
+        raise ValueError(f"{name} must be a non-negative integer, got {seed!r}")
+    return int(seed)
+
+
+def to_numpy(x, name: str, *, allow_nan: bool = False) -> np.ndarray:
+    """Tensor, array or list -> NumPy array, refusing empty input, Python objects and (by default) NaN/inf.
+
+    The one converter the metrics, plots and robustness summaries share.
+    """
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu().numpy()
+    if isinstance(x, str | bytes):
+        raise TypeError(f"{name} must be numbers (a tensor, array or list), got a {type(x).__name__}")
+    x = np.asarray(x)
+    if x.size == 0:
+        raise ValueError(f"{name} is empty")
+    if x.dtype == object or not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
+        raise TypeError(f"{name} must be numeric, got an array of {x.dtype}")
+    if not allow_nan and np.issubdtype(x.dtype, np.floating) and not np.isfinite(x).all():
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return x

@@ -30,7 +30,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import hashlib
+from mmlearn.data.download import sha256_of
 import io
 import os
 import shutil
@@ -154,7 +154,7 @@ def build(out: Path, workers: int = 4) -> str:
         "generator": np.array(f"scripts/make_spoken_digits.py with {version}"),
     }
     write_npz_reproducibly(out, arrays)
-    digest = hashlib.sha256(out.read_bytes()).hexdigest()
+    digest = sha256_of(out)
     n_faster = int((arrays["speeds"] != np.repeat([s["speed"] for s in spk], 10)).sum())
     print(f"{len(jobs)} clips from {len(spk)} speakers ({n_faster} re-synthesised faster to fit)")
     print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB)")

@@ -9,7 +9,7 @@ from mmlearn.data.av_digits import av_digits
 from mmlearn.data.base import MultimodalDataset
 from mmlearn.data.spoken_digits import load_spoken_digits
 
-SMALL = {"n_train": 300, "n_val": 100, "n_test": 200}
+SMALL = {"n": 600, "fractions": (0.5, 1 / 6, 1 / 3)}  # 300 / 100 / 200 pairs
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +72,9 @@ def test_clean_modalities_equal_their_sources(clean_splits):
 
 def test_pca_energy_removal_matches_an_svd_reference():
     """Images keep only the top principal components of the training pool (AV-MNIST style)."""
-    splits = av_digits(n_train=2000, n_val=50, n_test=50, seed=1, audio_snr_db=None, image_energy=0.25)
+    splits = av_digits(
+        2100, fractions=(2000 / 2100, 50 / 2100, 50 / 2100), seed=1, audio_snr_db=None, image_energy=0.25
+    )
     originals = load_digits().images.reshape(-1, 64) / 16.0
     pool = np.unique(splits.train.info["image_id"].numpy())  # 2000 pairs use every training image
     mean = originals[pool].mean(axis=0)
@@ -152,8 +154,11 @@ def test_degradation_makes_each_modality_weak_but_informative(default_splits):
 @pytest.mark.parametrize(
     "kwargs, error, match",
     [
-        ({"n_train": 0}, ValueError, "n_train"),
-        ({"n_test": 2.5}, ValueError, "n_test"),
+        ({"n": 0}, ValueError, "n must be a positive integer"),
+        ({"n": 2.5}, ValueError, "n must be a positive integer"),
+        ({"fractions": (0.5, 0.5)}, ValueError, "three parts"),
+        ({"fractions": (0.5, 0.6, -0.1)}, ValueError, "fractions"),
+        ({"fractions": "abc"}, TypeError, "fractions"),
         ({"seed": "0"}, TypeError, "seed"),
         ({"image_energy": 1.5}, ValueError, "image_energy"),
         ({"image_energy": 0.0}, ValueError, "image_energy"),

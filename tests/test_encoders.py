@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from mmlearn.encoders import AudioEncoder, ImageEncoder, SensorEncoder, TabularEncoder, TextEncoder
+from mmlearn.encoders import AudioEncoder, ImageEncoder, MLPEncoder, SensorEncoder, TextEncoder
 
 
 def make(kind: str) -> tuple[torch.nn.Module, torch.Tensor]:
@@ -20,7 +20,7 @@ def make(kind: str) -> tuple[torch.nn.Module, torch.Tensor]:
     if kind == "audio":
         return AudioEncoder(13, out_dim=24, channels=(8, 16)), torch.randn(5, 13, 20, generator=g)
     if kind == "tabular":
-        return TabularEncoder(7, out_dim=12), torch.randn(5, 7, generator=g)
+        return MLPEncoder(7, out_dim=12), torch.randn(5, 7, generator=g)
     if kind == "sensor":
         return SensorEncoder(6, out_dim=24, channels=(8, 16)), torch.randn(5, 6, 50, generator=g)
     raise ValueError(kind)
@@ -185,7 +185,7 @@ def test_nan_and_empty_batches_raise(kind):
         lambda: ImageEncoder(0),
         lambda: ImageEncoder(1, channels=()),
         lambda: SensorEncoder(3, kernel_size=4),
-        lambda: TabularEncoder(5, out_dim=-1),
+        lambda: MLPEncoder(5, out_dim=-1),
         lambda: AudioEncoder(13, channels=(8, 0)),
     ],
 )

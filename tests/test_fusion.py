@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mmlearn.encoders import AudioEncoder, ImageEncoder, TabularEncoder, TextEncoder
+from mmlearn.encoders import AudioEncoder, ImageEncoder, MLPEncoder, TextEncoder
 from mmlearn.fusion import (
     FUSION_METHODS,
     AttentionFusion,
@@ -30,9 +30,7 @@ def encoders():
 
 
 def build(method, **kw):
-    if method == "early":
-        kw.setdefault("input_shapes", SHAPES)
-    return make_fusion_model(method, encoders(), C, **kw)
+    return make_fusion_model(method, SHAPES if method == "early" else encoders(), C, **kw)
 
 
 def batch(n=6, seed=0):
@@ -83,8 +81,8 @@ def test_factory_knows_exactly_the_ten_methods():
         build("sum")
     with pytest.raises(TypeError):
         build("intermediate", rank=3)
-    with pytest.raises(TypeError, match="input_shapes"):
-        make_fusion_model("early", encoders(), C)
+    with pytest.raises(TypeError, match="early fusion has no encoders: pass input_shapes"):
+        make_fusion_model("early", encoders(), C)  # the factory asks early fusion only for what it uses
 
 
 @pytest.mark.parametrize("method", FUSION_METHODS)
@@ -124,7 +122,7 @@ def test_intermediate_trains_on_a_separable_toy_problem():
     n = 64
     y = torch.arange(n) % 2
     inputs = {"a": torch.randn(n, 3) + 2.0 * y[:, None], "b": torch.randn(n, 5) - 2.0 * y[:, None]}
-    model = make_fusion_model("intermediate", {"a": TabularEncoder(3, 8), "b": TabularEncoder(5, 8)}, 2)
+    model = make_fusion_model("intermediate", {"a": MLPEncoder(3, 8), "b": MLPEncoder(5, 8)}, 2)
     losses = sgd_steps(model, lambda: model.loss(inputs, y), steps=30, lr=0.1)
     assert losses[-1] < 0.3 * losses[0]
     model.eval()
@@ -271,7 +269,7 @@ def test_late_weighted_rejects_bad_weights(weights, match):
 
 
 def three_voters():
-    return LateFusion({m: TabularEncoder(2, 4) for m in ("a", "b", "c")}, 3, rule="vote")
+    return LateFusion({m: MLPEncoder(2, 4) for m in ("a", "b", "c")}, 3, rule="vote")
 
 
 def test_late_vote_majority_beats_one_confident_modality():
@@ -284,7 +282,7 @@ def test_late_vote_majority_beats_one_confident_modality():
     scores = model.combine(logits)
     assert scores.argmax(1).item() == 1
     assert torch.allclose(scores.exp().sum(), torch.tensor(1.0))
-    mean = LateFusion({m: TabularEncoder(2, 4) for m in "abc"}, 3, rule="mean").combine(logits)
+    mean = LateFusion({m: MLPEncoder(2, 4) for m in "abc"}, 3, rule="mean").combine(logits)
     assert mean.argmax(1).item() == 0  # averaging probabilities would follow the confident one
 
 
@@ -317,7 +315,7 @@ def test_late_learned_weights_favour_the_informative_modality():
     n = 64
     y = torch.arange(n) % 2
     inputs = {"signal": torch.randn(n, 3) + 3.0 * y[:, None], "noise": torch.randn(n, 3)}
-    model = LateFusion({"signal": TabularEncoder(3, 8), "noise": TabularEncoder(3, 8)}, 2, rule="learned")
+    model = LateFusion({"signal": MLPEncoder(3, 8), "noise": MLPEncoder(3, 8)}, 2, rule="learned")
     sgd_steps(model, lambda: model.loss(inputs, y), steps=40, lr=0.3)
     w = model.modality_weights()
     assert torch.allclose(w.sum(), torch.tensor(1.0))
@@ -358,7 +356,7 @@ def test_outer_product_matches_einsum():
 def test_tensor_fused_dim_formula():
     assert build("tensor", proj_dim=3).fused_dim == 4 * 4
     assert build("tensor", proj_dim=None).fused_dim == (12 + 1) * (10 + 1)
-    three = TensorFusion({m: TabularEncoder(2, 5) for m in "abc"}, 2, proj_dim=None)
+    three = TensorFusion({m: MLPEncoder(2, 5) for m in "abc"}, 2, proj_dim=None)
     assert three.fused_dim == 6**3 and three.fusion.in_features == 216
     z = three.augmented({m: torch.randn(4, 2) for m in "abc"})
     assert [v.shape for v in z] == [(4, 6)] * 3 and torch.equal(z[0][:, -1], torch.ones(4))
@@ -366,7 +364,7 @@ def test_tensor_fused_dim_formula():
 
 def test_low_rank_equals_tensor_fusion_with_the_rebuilt_full_weight():
     torch.manual_seed(0)
-    encs = {m: TabularEncoder(3, 5) for m in "abc"}
+    encs = {m: MLPEncoder(3, 5) for m in "abc"}
     low = LowRankFusion(encs, 3, rank=2, proj_dim=4, hidden=6).eval()
     full = TensorFusion(encs, 3, proj_dim=4, hidden=6).eval()  # same encoders
     full.projections.load_state_dict(low.projections.state_dict())
@@ -438,13 +436,11 @@ def test_bad_inputs_raise_clear_errors(method):
 
 
 def test_early_rejects_token_ids_and_bad_shapes():
-    model = make_fusion_model(
-        "early", {"text": None, "audio": None}, C, input_shapes={"text": 5, "audio": (13, 10)}
-    )
+    model = make_fusion_model("early", {"text": 5, "audio": (13, 10)}, C)
     with pytest.raises(TypeError, match="modality 'text' has dtype torch.int64"):
         model({"text": torch.ones(2, 5, dtype=torch.long), "audio": torch.randn(2, 13, 10)})
-    with pytest.raises(ValueError, match="input_shapes must give a shape for each"):
-        make_fusion_model("early", encoders(), C, input_shapes={"image": (1, 8, 8)})
+    with pytest.raises(ValueError, match=r"input_shapes\['audio'\] must be positive integers"):
+        make_fusion_model("early", {"image": (1, 8, 8), "audio": (13, 0)}, C)
 
 
 def test_encoders_must_have_out_dim():

@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mmlearn.ranking import RankingLoss, ranking_loss
+from mmlearn.losses import RankingLoss, ranking_loss
 
 
 def loop_ranking_loss(image, text, margin, reduction):

@@ -16,11 +16,11 @@ from mmlearn.data.scene_captions import (
 from mmlearn.data.scene_questions import (
     ANSWERS,
     QUESTION_TYPES,
-    accuracy_by_question_type,
     make_questions,
     sort_of_clevr,
 )
 from mmlearn.data.scene_render import COLORS, PALETTE, SHAPES, make_scenes
+from mmlearn.metrics import accuracy_by_question_type
 
 # --- slow references, written with plain loops -------------------------------------------------
 

@@ -5,7 +5,8 @@ import shutil
 import numpy as np
 import pytest
 
-from mmlearn.data.spoken_digits import ASSET_PATH, ASSET_SHA256, load_spoken_digits, sha256_of
+from mmlearn.data.download import sha256_of
+from mmlearn.data.spoken_digits import ASSET_PATH, ASSET_SHA256, load_spoken_digits
 
 
 def test_asset_matches_recorded_checksum_and_is_small():

@@ -33,34 +33,29 @@ normalising each modality first.
 from __future__ import annotations
 
 import functools
-from typing import NamedTuple
 
 import numpy as np
 import torch
-from sklearn.datasets import load_digits
-from sklearn.decomposition import PCA
 from threadpoolctl import threadpool_limits
 
 from mmlearn.data.audio_features import log_mel, mfcc
-from mmlearn.data.base import MultimodalDataset
+from mmlearn.data.base import DatasetSplits, MultimodalDataset, split_sizes
 from mmlearn.data.spoken_digits import load_spoken_digits
-from mmlearn.validation import check_positive_int
+from mmlearn.validation import check_seed
 
 FEATURES = ("mfcc", "logmel", "waveform")
 SPLITS = ("train", "val", "test")
 
 
-class AVDigits(NamedTuple):
-    """The three splits; unpack as ``train, val, test = av_digits()``."""
-
-    train: MultimodalDataset
-    val: MultimodalDataset
-    test: MultimodalDataset
+AVDigits = DatasetSplits  # the three splits; unpack as ``train, val, test = av_digits()``
+CLASSES = tuple(str(d) for d in range(10))
 
 
 @functools.lru_cache(maxsize=1)
 def _digit_images() -> tuple[np.ndarray, np.ndarray]:
     """scikit-learn's handwritten digits: (1797, 8, 8) float32 in [0, 1] and (1797,) labels."""
+    from sklearn.datasets import load_digits  # imported here: scikit-learn takes ~2 s to import
+
     digits = load_digits()
     images = (digits.images / 16.0).astype(np.float32)
     labels = digits.target.astype(np.int64)
@@ -147,6 +142,8 @@ def _build(sizes, seed, image_energy, image_noise, audio_snr_db, features, n_mfc
     flat = images.reshape(len(images), -1)  # (1797, 64)
     if image_energy is not None and image_energy < 1.0:
         # A float n_components keeps the fewest components whose variance exceeds that fraction.
+        from sklearn.decomposition import PCA
+
         pca = PCA(n_components=float(image_energy), svd_solver="full").fit(flat[image_pools[0]])
         flat = pca.inverse_transform(pca.transform(flat)).astype(np.float32)
 
@@ -184,11 +181,10 @@ def _build(sizes, seed, image_energy, image_noise, audio_snr_db, features, n_mfc
 
 
 def av_digits(
-    n_train: int = 2000,
-    n_val: int = 500,
-    n_test: int = 1000,
+    n: int = 3500,
     *,
     seed: int = 0,
+    fractions=(4 / 7, 1 / 7, 2 / 7),
     image_energy: float | None = 0.25,
     image_noise: float = 0.0,
     audio_snr_db: float | None = -13.0,
@@ -197,7 +193,11 @@ def av_digits(
     normalize: bool = True,
     pool_fractions=(0.6, 0.2, 0.2),
 ) -> AVDigits:
-    """Build train / val / test ``MultimodalDataset`` s of (written, spoken) digit pairs.
+    """``n`` (written, spoken) digit pairs as train / val / test ``MultimodalDataset`` s.
+
+    ``fractions`` cut ``n`` into the three splits (the default: 2000 / 500 /
+    1000 pairs). The splits draw from disjoint pools of handwritten images and
+    speakers, so they are made together rather than cut from one dataset.
 
     Modalities:
       "image": (N, 1, 8, 8) float32 in [0, 1]
@@ -217,13 +217,10 @@ def av_digits(
     pool_fractions: how the source images and speakers are split between the
       train / val / test pools before pairing.
     """
-    sizes = [
-        check_positive_int(n_train, "n_train"),
-        check_positive_int(n_val, "n_val"),
-        check_positive_int(n_test, "n_test"),
-    ]
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    sizes = split_sizes(n, fractions)
+    if len(sizes) != 3:
+        raise ValueError(f"fractions must give three parts (train, val, test), got {list(fractions)}")
+    check_seed(seed)
     if image_energy is not None and not 0.0 < float(image_energy) <= 1.0:
         raise ValueError(f"image_energy must be in (0, 1] or None, got {image_energy}")
     if not np.isfinite(image_noise) or image_noise < 0:
@@ -240,5 +237,7 @@ def av_digits(
         parts = _build(
             sizes, seed, image_energy, image_noise, audio_snr_db, features, n_mfcc, normalize, fractions
         )
-    datasets = [MultimodalDataset({"image": img, "audio": audio}, y, info) for img, audio, y, info in parts]
-    return AVDigits(*datasets)
+    datasets = [
+        MultimodalDataset({"image": img, "audio": audio}, y, info, CLASSES) for img, audio, y, info in parts
+    ]
+    return DatasetSplits(*datasets)

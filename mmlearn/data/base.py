@@ -1,5 +1,15 @@
 """The one dataset shape every lesson uses.
 
+Taught in lesson 00 (section "How the course works") and lesson 01; every
+lesson after them loads its data as a ``MultimodalDataset``.
+
+The data contract: every offline generator is ``name(n, *, seed, ...)`` and
+returns a ``MultimodalDataset`` (or, for a generator whose splits must not
+share sources, a ``DatasetSplits`` of three); real-data loaders are
+``load_name(root, split, *, download=False)`` with ``split`` one of
+``SPLITS``. Class names, when the labels are classes, are in ``classes``,
+as in torchvision's datasets.
+
 A multimodal dataset is a dict of modality tensors that share their first
 (sample) dimension, plus a label tensor. ``MultimodalDataset`` is a normal
 ``torch.utils.data.Dataset`` for DataLoader users, and keeps the whole tensors
@@ -10,11 +20,14 @@ directly (``batches``) without per-sample Python overhead.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from typing import NamedTuple
 
 import torch
 from torch.utils.data import Dataset
 
-from mmlearn.validation import check_modalities
+from mmlearn.validation import check_modalities, check_positive_int, check_seed
+
+SPLITS = ("train", "val", "test")
 
 
 class MultimodalDataset(Dataset):
@@ -22,11 +35,17 @@ class MultimodalDataset(Dataset):
 
     ``info`` carries anything else a generator wants to keep per sample
     (for example scene metadata or caption strings) as tensors or lists
-    indexed like the labels.
+    indexed like the labels. ``classes`` names the classes when the labels
+    are class indices (``classes[label]``), as torchvision's datasets do;
+    None otherwise.
     """
 
     def __init__(
-        self, modalities: Mapping[str, torch.Tensor], labels: torch.Tensor, info: Mapping | None = None
+        self,
+        modalities: Mapping[str, torch.Tensor],
+        labels: torch.Tensor,
+        info: Mapping | None = None,
+        classes: Sequence[str] | None = None,
     ):
         n = check_modalities(modalities)
         if not isinstance(labels, torch.Tensor):
@@ -39,6 +58,7 @@ class MultimodalDataset(Dataset):
         for key, value in self.info.items():
             if len(value) != n:
                 raise ValueError(f"info['{key}'] has {len(value)} rows but the dataset has {n}")
+        self.classes = _check_classes(classes, labels)
 
     def __len__(self) -> int:
         return self.labels.shape[0]
@@ -58,26 +78,63 @@ class MultimodalDataset(Dataset):
             info[key] = (
                 value[index] if isinstance(value, torch.Tensor) else [value[i] for i in index.tolist()]
             )
-        return MultimodalDataset({k: v[index] for k, v in self.modalities.items()}, self.labels[index], info)
+        return MultimodalDataset(
+            {k: v[index] for k, v in self.modalities.items()}, self.labels[index], info, self.classes
+        )
 
     def split(self, fractions: Sequence[float] = (0.7, 0.15, 0.15), seed: int = 0) -> list[MultimodalDataset]:
         """Shuffle with ``seed`` and cut into parts of the given fractions (train, validation, test)."""
-        if not fractions or any(f <= 0 for f in fractions) or abs(sum(fractions) - 1.0) > 1e-6:
-            raise ValueError(f"fractions must be positive and sum to 1, got {list(fractions)}")
-        n = len(self)
-        order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
-        bounds = [round(sum(fractions[:i]) * n) for i in range(len(fractions) + 1)]
-        parts = [order[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=False)]
-        if any(len(p) == 0 for p in parts):
-            raise ValueError(f"a split of {n} samples into {list(fractions)} leaves an empty part")
+        sizes = split_sizes(len(self), fractions)
+        order = torch.randperm(len(self), generator=torch.Generator().manual_seed(check_seed(seed)))
+        parts = torch.split(order, sizes)
         return [self.subset(p) for p in parts]
 
     def to(self, device) -> MultimodalDataset:
         """Move every tensor to ``device`` (for the fast path on a GPU)."""
         info = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in self.info.items()}
         return MultimodalDataset(
-            {k: v.to(device) for k, v in self.modalities.items()}, self.labels.to(device), info
+            {k: v.to(device) for k, v in self.modalities.items()}, self.labels.to(device), info, self.classes
         )
+
+
+class DatasetSplits(NamedTuple):
+    """Train, validation and test sets made together; unpack as ``train, val, test = generator(...)``."""
+
+    train: MultimodalDataset
+    val: MultimodalDataset
+    test: MultimodalDataset
+
+
+def split_sizes(n: int, fractions: Sequence[float]) -> list[int]:
+    """Sizes of the parts of ``n`` samples cut at the given ``fractions`` (positive, summing to 1)."""
+    n = check_positive_int(n, "n")
+    if isinstance(fractions, str | bytes) or not isinstance(fractions, Sequence) or not fractions:
+        raise TypeError(f"fractions must be a non-empty sequence of numbers, got {fractions!r}")
+    for f in fractions:
+        if isinstance(f, bool) or not isinstance(f, int | float) or not (0 < f <= 1):
+            raise ValueError(f"fractions must be numbers in (0, 1] that sum to 1, got {list(fractions)}")
+    if abs(sum(fractions) - 1.0) > 1e-6:
+        raise ValueError(f"fractions must sum to 1, got {list(fractions)} (sum {sum(fractions)})")
+    bounds = [round(sum(fractions[:i]) * n) for i in range(len(fractions) + 1)]
+    sizes = [b - a for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    if any(s == 0 for s in sizes):
+        raise ValueError(f"a split of {n} samples into {list(fractions)} leaves an empty part")
+    return sizes
+
+
+def _check_classes(classes, labels: torch.Tensor) -> tuple[str, ...] | None:
+    if classes is None:
+        return None
+    if isinstance(classes, str) or not all(isinstance(c, str) for c in classes):
+        raise TypeError(f"classes must be a sequence of class names (strings), got {classes!r}")
+    classes = tuple(classes)
+    is_index = labels.numel() and not labels.is_floating_point()
+    if is_index and (labels.min() < 0 or labels.max() >= len(classes)):
+        raise ValueError(
+            f"labels run from {labels.min().item()} to {labels.max().item()} but there are "
+            f"{len(classes)} classes"
+        )
+    return classes
 
 
 def batches(
@@ -88,8 +145,7 @@ def batches(
     The fast path for small models on a CPU: a DataLoader would build each
     batch sample by sample in Python, which costs more than the model.
     """
-    if batch_size <= 0:
-        raise ValueError(f"batch_size must be positive, got {batch_size}")
+    batch_size = check_positive_int(batch_size, "batch_size")
     n = len(dataset)
     if shuffle:
         gen = torch.Generator().manual_seed(seed) if seed is not None else None

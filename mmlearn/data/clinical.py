@@ -34,15 +34,14 @@ from mmlearn.data.clinical_model import (
     ClinicalCases,
     bayes_posterior,
     check_prevalence,
-    check_seed,
     draw_cases,
     encode_record,
     missing_rates,
-    posterior_report,
     sample_clinical_cases,
 )
 from mmlearn.data.lesion_images import FIELD_OF_VIEW_MM, check_image_size, draw_lesions, render_lesions
-from mmlearn.validation import check_positive_int
+from mmlearn.metrics import posterior_report
+from mmlearn.validation import check_positive_int, check_seed
 
 __all__ = [
     "DEFAULT_MISSING_RATES",
@@ -67,7 +66,7 @@ __all__ = [
 
 
 def clinical_lesions(
-    n: int, seed: int = 0, image_size: int = 32, missing=True, prevalence: float = PREVALENCE
+    n: int, *, seed: int = 0, image_size: int = 32, missing=True, prevalence: float = PREVALENCE
 ) -> MultimodalDataset:
     """``n`` generated cases as a ``MultimodalDataset``.
 
@@ -96,7 +95,9 @@ def clinical_lesions(
     info = {name: torch.from_numpy(f[name]) for name in FACTOR_NAMES}
     info.update({name: torch.from_numpy(cases.record[name]) for name in RECORD_NAMES})
     info.update({f"p_{source}": torch.from_numpy(p) for source, p in cases.posteriors.items()})
-    return MultimodalDataset({"image": image, "record": record}, torch.from_numpy(cases.labels), info)
+    labels = torch.from_numpy(cases.labels)
+    modalities = {"image": image, "record": record}
+    return MultimodalDataset(modalities, labels, info, classes=("benign", "malignant"))
 
 
 def bayes_optimal_report(data: MultimodalDataset | ClinicalCases) -> dict[str, dict[str, float]]:

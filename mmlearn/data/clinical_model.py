@@ -90,9 +90,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import expit, logit, logsumexp
 from scipy.stats import norm
-from sklearn.metrics import roc_auc_score
 
-from mmlearn.validation import check_level, check_positive_int
+from mmlearn.validation import check_level, check_positive_int, check_seed
 
 PREVALENCE = 0.5
 
@@ -194,13 +193,6 @@ class ClinicalCases:
 
 
 # ----------------------------------------------------------------------------- checks
-
-
-def check_seed(seed) -> int:
-    """A seed is a non-negative int."""
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    return int(seed)
 
 
 def check_prevalence(prevalence) -> float:
@@ -400,7 +392,7 @@ def draw_cases(
     return ClinicalCases(labels, factors, observed, record, posteriors, prevalence)
 
 
-def sample_clinical_cases(n: int, seed: int = 0, *, missing=True, prevalence=PREVALENCE) -> ClinicalCases:
+def sample_clinical_cases(n: int, *, seed: int = 0, missing=True, prevalence=PREVALENCE) -> ClinicalCases:
     """Draw ``n`` cases (labels, image factors, records, exact posteriors) without drawing pictures.
 
     Cheap enough for a million cases; ``clinical.clinical_lesions`` adds the images.
@@ -431,20 +423,3 @@ def encode_record(record: Mapping) -> np.ndarray:
     filled = np.stack([values[name] for name in RECORD_NAMES], axis=1)  # (N, 5)
     filled = np.where(missing, 0.0, filled)
     return np.concatenate([filled, missing.astype(np.float64)], axis=1).astype(np.float32)
-
-
-def posterior_report(labels, posteriors: Mapping[str, np.ndarray]) -> dict[str, dict[str, float]]:
-    """{source: {"accuracy", "auroc"}}: the Bayes rule (predict malignant when p > 0.5) scored on labels."""
-    labels = np.asarray(labels).reshape(-1)
-    if len(np.unique(labels)) < 2:
-        raise ValueError("AUROC needs both benign and malignant cases; use a larger sample")
-    report = {}
-    for source, p in posteriors.items():
-        p = np.asarray(p, dtype=np.float64).reshape(-1)
-        if len(p) != len(labels):
-            raise ValueError(f"posterior '{source}' has {len(p)} rows but there are {len(labels)} labels")
-        report[source] = {
-            "accuracy": float(np.mean((p > 0.5) == (labels == 1))),
-            "auroc": float(roc_auc_score(labels, p)),
-        }
-    return report

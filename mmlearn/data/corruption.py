@@ -29,15 +29,14 @@ from collections.abc import Mapping
 import torch
 
 from mmlearn.data.base import MultimodalDataset
-from mmlearn.validation import check_level, check_tensor
+from mmlearn.validation import check_level, check_seed, check_tensor
 
 KINDS = ("noise", "occlude", "drop")
 NOISE_AT_FULL = 10.0  # noise std / signal std at level 1.0
 
 
 def _generator(seed: int) -> torch.Generator:
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    check_seed(seed)
     return torch.Generator().manual_seed(seed)
 
 
@@ -144,7 +143,7 @@ def corrupt_dataset(dataset: MultimodalDataset, modality: str, kind: str, level:
     if not isinstance(dataset, MultimodalDataset):
         raise TypeError(f"dataset must be a MultimodalDataset, got {type(dataset).__name__}")
     modalities = corrupt(dataset.modalities, modality, kind, level, seed)
-    return MultimodalDataset(modalities, dataset.labels, dataset.info)
+    return MultimodalDataset(modalities, dataset.labels, dataset.info, dataset.classes)
 
 
 def remove_modality(inputs: Mapping[str, torch.Tensor], modality: str) -> dict[str, torch.Tensor]:

@@ -34,8 +34,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit
 
-from mmlearn.data.clinical_model import check_seed
-from mmlearn.validation import check_positive_int
+from mmlearn.validation import check_positive_int, check_seed
 
 FIELD_OF_VIEW_MM = 12.0
 MIN_IMAGE_SIZE = 16

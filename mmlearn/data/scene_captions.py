@@ -140,8 +140,8 @@ def combo_prompts(template: str = "a photo of {a} {name}.") -> list[str]:
 
 def scene_captions(
     n: int,
-    seed: int = 0,
     *,
+    seed: int = 0,
     min_objects: int = 1,
     max_objects: int = 3,
     shapes=SHAPES,
@@ -158,7 +158,7 @@ def scene_captions(
     ``"n_objects"`` and ``"combos"`` (N, K): each object's colour-shape class,
     an id into ``COMBO_NAMES`` (-1 for no object), for zero-shot classification.
     """
-    scenes = make_scenes(n, seed, n_objects=(min_objects, max_objects), shapes=shapes, **scene_options)
+    scenes = make_scenes(n, seed=seed, n_objects=(min_objects, max_objects), shapes=shapes, **scene_options)
     captions = make_captions(scenes, n_captions, seed)
     combos = torch.where(scenes.colors >= 0, scenes.colors * len(SHAPES) + scenes.shapes, -1)
     return MultimodalDataset(

@@ -45,7 +45,6 @@ import torch
 
 from mmlearn.data.base import MultimodalDataset
 from mmlearn.data.scene_render import COLORS, SHAPES, Scenes, make_scenes, scene_rng
-from mmlearn.validation import check_tensor
 
 QUESTION_TYPES = ("shape", "horizontal", "vertical", "closest", "furthest", "count")
 RELATIONAL = (False, False, False, True, True, True)  # per question type
@@ -162,7 +161,7 @@ def make_questions(
     )
 
 
-def sort_of_clevr(n: int = 10_000, seed: int = 0, **scene_options) -> MultimodalDataset:
+def sort_of_clevr(n: int = 10_000, *, seed: int = 0, **scene_options) -> MultimodalDataset:
     """The Sort-of-CLEVR VQA dataset: one sample per scene, with all its questions.
 
     Modalities: ``"image"`` (N, 3, 75, 75) uint8 (divide by 255 in the model)
@@ -173,7 +172,7 @@ def sort_of_clevr(n: int = 10_000, seed: int = 0, **scene_options) -> Multimodal
     image once; a model encodes the image once and answers all 20 (flatten
     the question axis for the loss). The paper holds out 200 of 10,000 scenes.
     """
-    scenes = make_scenes(n, seed, **scene_options)
+    scenes = make_scenes(n, seed=seed, **scene_options)
     questions = make_questions(scenes, seed)
     return MultimodalDataset(
         {"image": scenes.images, "question": questions.bits.float()},
@@ -184,33 +183,5 @@ def sort_of_clevr(n: int = 10_000, seed: int = 0, **scene_options) -> Multimodal
             "shapes": scenes.shapes,
             "centers": scenes.centers,
         },
+        classes=ANSWERS,
     )
-
-
-def accuracy_by_question_type(predictions: torch.Tensor, answers: torch.Tensor, qtype: torch.Tensor) -> dict:
-    """Accuracy per question type, plus "non-relational", "relational" and "overall".
-
-    All three tensors hold answer ids / type ids of the same shape (any shape).
-    A question type with no question gets NaN.
-    """
-    for name, x in (("predictions", predictions), ("answers", answers), ("qtype", qtype)):
-        check_tensor(x, name)
-    if not (predictions.shape == answers.shape == qtype.shape):
-        raise ValueError(
-            f"predictions, answers and qtype must have one shape, got "
-            f"{tuple(predictions.shape)}, {tuple(answers.shape)}, {tuple(qtype.shape)}"
-        )
-    if qtype.numel() and (qtype.min() < 0 or qtype.max() >= len(QUESTION_TYPES)):
-        raise ValueError(
-            f"qtype ids must lie in 0..{len(QUESTION_TYPES) - 1}, got {qtype.min()}..{qtype.max()}"
-        )
-    correct = (predictions == answers).float().flatten()
-    qtype = qtype.flatten()
-    relational = torch.tensor(RELATIONAL, device=qtype.device)[qtype]
-    groups = {name: qtype == i for i, name in enumerate(QUESTION_TYPES)}
-    groups.update(
-        {"non-relational": ~relational, "relational": relational, "overall": torch.ones_like(relational)}
-    )
-    return {
-        name: correct[mask].mean().item() if mask.any() else float("nan") for name, mask in groups.items()
-    }

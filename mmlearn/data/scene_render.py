@@ -35,7 +35,7 @@ import numpy as np
 import torch
 from numpy.lib.stride_tricks import sliding_window_view
 
-from mmlearn.validation import check_positive_int
+from mmlearn.validation import check_positive_int, check_seed
 
 # Colour names and their RGB values, in id order (id = index).
 COLORS = ("red", "green", "blue", "orange", "yellow", "gray")
@@ -143,11 +143,7 @@ def scene_rng(seed: int, stream: int) -> np.random.Generator:
     Each step gets its own stream of the same seed, so the questions do not
     reuse the random numbers that placed the objects.
     """
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
-        raise TypeError(f"seed must be an int, got {seed!r}")
-    if seed < 0:
-        raise ValueError(f"seed must be non-negative, got {seed}")
-    return np.random.default_rng([int(seed), stream])
+    return np.random.default_rng([check_seed(seed), stream])
 
 
 def max_objects_for(size: int, half_size: int) -> int:
@@ -228,8 +224,8 @@ def render(
 
 def make_scenes(
     n: int,
-    seed: int = 0,
     *,
+    seed: int = 0,
     n_objects: int | tuple[int, int] = 6,
     shapes: Sequence[str] = ("square", "circle"),
     colors: Sequence[str] = COLORS,

@@ -45,7 +45,7 @@ import numpy as np
 import torch
 
 from mmlearn.data.base import MultimodalDataset
-from mmlearn.validation import check_positive_int
+from mmlearn.validation import check_positive_int, check_seed
 
 SAMPLE_RATE_HZ = 50.0
 WINDOW_SECONDS = 2.56
@@ -91,7 +91,7 @@ def _rotation(pitch: np.ndarray, roll: np.ndarray) -> np.ndarray:
 
 
 def sensor_activities(
-    n: int, seed: int = 0, *, n_subjects: int = 10, noise: float = 1.0
+    n: int, *, seed: int = 0, n_subjects: int = 10, noise: float = 1.0
 ) -> MultimodalDataset:
     """``n`` windows, about equally many of each activity, as a ``MultimodalDataset``.
 
@@ -103,8 +103,7 @@ def sensor_activities(
     """
     check_positive_int(n, "n")
     check_positive_int(n_subjects, "n_subjects")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    check_seed(seed)
     noise = float(noise)
     if not np.isfinite(noise) or noise < 0:
         raise ValueError(f"noise must be a finite number >= 0, got {noise}")
@@ -178,7 +177,7 @@ def sensor_activities(
         "accel": torch.from_numpy(accel.astype(np.float32)),
         "gyro": torch.from_numpy(gyro.astype(np.float32)),
     }
-    return MultimodalDataset(modalities, torch.from_numpy(labels.astype(np.int64)), info)
+    return MultimodalDataset(modalities, torch.from_numpy(labels.astype(np.int64)), info, ACTIVITY_NAMES)
 
 
 def imu_channels(data: MultimodalDataset | Mapping[str, torch.Tensor]) -> torch.Tensor:

@@ -11,12 +11,13 @@ needed here.
 from __future__ import annotations
 
 import functools
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import librosa
 import numpy as np
+
+from mmlearn.data.download import sha256_of
 
 ASSET_PATH = Path(__file__).resolve().parent / "assets" / "spoken_digits.npz"
 # Printed by scripts/make_spoken_digits.py; also in mmlearn/data/assets/README.md.
@@ -51,15 +52,6 @@ class SpokenDigits:
     @property
     def n_variants(self) -> int:
         return len(self.variant_voices)
-
-
-def sha256_of(path: str | Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def load_spoken_digits(path: str | Path | None = None, *, sha256: str | None = ASSET_SHA256) -> SpokenDigits:

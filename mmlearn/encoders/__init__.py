@@ -9,8 +9,8 @@ attention over image cells, words or time steps.
 
 from mmlearn.encoders.audio import AudioEncoder
 from mmlearn.encoders.image import ImageEncoder
+from mmlearn.encoders.mlp import MLPEncoder
 from mmlearn.encoders.sensor import SensorEncoder
-from mmlearn.encoders.tabular import TabularEncoder
 from mmlearn.encoders.text import TextEncoder
 
-__all__ = ["AudioEncoder", "ImageEncoder", "SensorEncoder", "TabularEncoder", "TextEncoder"]
+__all__ = ["AudioEncoder", "ImageEncoder", "SensorEncoder", "MLPEncoder", "TextEncoder"]

@@ -1,7 +1,10 @@
-"""An MLP encoder for tabular records (age, history, lab values, ...).
+"""An MLP encoder for any flat feature vector: a clinical record, flattened pixels, flattened MFCCs.
 
-Columns of a clinical record come in unrelated units, so the first layer
-batch-normalises each column; after that a plain MLP is the standard choice.
+Taught in lesson 02 (section "Training and testing every method": the encoder
+of every fusion method there, on flattened digit images and MFCCs) and used
+for the clinical records of lesson 09. Columns of such vectors come in
+unrelated units, so the first layer batch-normalises each column; after that
+a plain MLP is the standard choice.
 """
 
 from __future__ import annotations
@@ -14,8 +17,8 @@ from torch import nn
 from mmlearn.validation import check_positive_int, check_tensor
 
 
-class TabularEncoder(nn.Module):
-    """(B, in_features) records -> (B, out_dim) features.
+class MLPEncoder(nn.Module):
+    """(B, in_features) feature vectors -> (B, out_dim) features.
 
     Layers: optional batch norm per column -> [linear -> ReLU -> dropout] for
     each width in ``hidden`` -> linear to ``out_dim``.
@@ -42,7 +45,7 @@ class TabularEncoder(nn.Module):
         self.token_dim = out_dim  # a record is a single token, see tokens()
 
     def _check(self, x) -> torch.Tensor:
-        name = "TabularEncoder input"
+        name = "MLPEncoder input"
         check_tensor(x, name, ndim=2)
         if not x.is_floating_point():
             raise TypeError(f"{name} must hold floats, got dtype {x.dtype}")

@@ -55,19 +55,21 @@ _CLASSES = {
 }
 
 
-def make_fusion_model(method: str, encoders: dict, num_classes: int, **options) -> FusionModel:
+def make_fusion_model(method: str, branches: dict, num_classes: int, **options) -> FusionModel:
     """Build the fusion model called ``method`` (one of ``FUSION_METHODS``).
 
-    ``options`` go to the model's class: e.g. ``input_shapes`` (required by
-    "early"), ``missing``, ``hidden``, ``weights`` (late_weighted), ``rank``
-    (low_rank), ``tokens`` (attention). An option the method does not take
-    raises a TypeError.
+    ``branches`` is what each modality goes through before the fusion: a dict
+    of encoders ``{name: nn.Module}``, or for "early", which has no encoders,
+    the per-sample input shapes ``{name: shape}``. ``options`` go to the
+    model's class: e.g. ``missing``, ``hidden``, ``weights`` (late_weighted),
+    ``rank`` (low_rank), ``tokens`` (attention). An option the method does
+    not take raises a TypeError.
     """
     if method not in FUSION_METHODS:
         raise ValueError(f"unknown fusion method {method!r}; choose one of {FUSION_METHODS}")
     if method.startswith("late_"):
-        return LateFusion(encoders, num_classes, rule=method.removeprefix("late_"), **options)
-    return _CLASSES[method](encoders, num_classes, **options)
+        return LateFusion(branches, num_classes, rule=method.removeprefix("late_"), **options)
+    return _CLASSES[method](branches, num_classes, **options)
 
 
 __all__ = [

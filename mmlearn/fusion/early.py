@@ -1,5 +1,7 @@
 """Early fusion: join the raw inputs, then learn one model on the joined vector.
 
+Taught in lesson 02 (section "Early fusion").
+
 "Early" means the modalities meet before any modality-specific processing:
 each raw input is flattened, all are concatenated, and a single MLP sees the
 result. There is no per-modality encoder, so the model cannot exploit the
@@ -21,9 +23,9 @@ from mmlearn.fusion.base import FusionModel, fill_missing, mlp_head
 class EarlyFusion(FusionModel):
     """Flatten and concatenate raw inputs -> batch norm -> MLP -> (B, num_classes).
 
-    ``modalities`` is the dict of encoders (only its names are used: early
-    fusion has no encoders) or a list of names. ``input_shapes`` gives each
-    modality's per-sample shape, e.g. ``{"image": (1, 8, 8), "audio": (13, 20)}``.
+    ``input_shapes`` names the modalities and gives each one's per-sample
+    shape, e.g. ``{"image": (1, 8, 8), "audio": (13, 20)}``: early fusion has
+    no encoders, so that is all it needs to know.
     ``normalize`` batch-normalises every raw feature, so that a modality in
     large units (MFCC c0 near -300) does not drown one in [0, 1] (pixels).
     With ``missing="zeros"`` an absent modality's raw values are all zeros.
@@ -31,26 +33,26 @@ class EarlyFusion(FusionModel):
 
     def __init__(
         self,
-        modalities,
+        input_shapes: Mapping[str, int | tuple[int, ...]],
         num_classes: int,
-        input_shapes: Mapping[str, tuple[int, ...]] | None = None,
         hidden: int | None = 64,
         dropout: float = 0.0,
         normalize: bool = True,
         missing: str = "error",
     ):
-        names = list(modalities)
-        if not names or not all(isinstance(m, str) and m and "." not in m for m in names):
-            raise ValueError(f"modalities must be non-empty names without '.', got {names}")
-        super().__init__(names, num_classes, missing)
-        if input_shapes is None:
-            example = {m: "(...)" for m in names}
+        if not isinstance(input_shapes, Mapping) or not input_shapes:
             raise TypeError(
-                f"EarlyFusion needs input_shapes, the per-sample shape of each modality: {example}"
+                "early fusion has no encoders: pass input_shapes, the per-sample shape of each modality, "
+                f"e.g. {{'image': (1, 8, 8), 'audio': (13, 44)}}; got {type(input_shapes).__name__}"
             )
-        if not isinstance(input_shapes, Mapping) or set(input_shapes) != set(names):
-            got = list(input_shapes) if isinstance(input_shapes, Mapping) else input_shapes
-            raise ValueError(f"input_shapes must give a shape for each of {names}, got {got}")
+        if any(isinstance(v, nn.Module) for v in input_shapes.values()):
+            raise TypeError(
+                "early fusion has no encoders: pass input_shapes ({name: per-sample shape}), not encoders"
+            )
+        names = list(input_shapes)
+        if not all(isinstance(m, str) and m and "." not in m for m in names):
+            raise ValueError(f"modality names must be non-empty strings without '.', got {names}")
+        super().__init__(names, num_classes, missing)
         self.input_shapes = {}
         for m in names:
             shape = input_shapes[m]
