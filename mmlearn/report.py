@@ -1,10 +1,16 @@
-"""Key results of a lesson, printed for the reader and saved for the course run.
+"""Key results and claims of a lesson, printed for the reader and saved for the course run.
 
-A lesson calls ``record("acc_early", 0.91)`` for each figure it teaches.
-The call prints the figure (rounded to the precision the lesson uses, so
-that nbval can compare it), and, when ``make course`` runs the notebook, also
-appends it to the JSON file named by ``MMLEARN_RESULTS_FILE``; the course
-runner gathers those files into ``build/course/results.json``.
+Taught in lesson 00 (section "How the course works"); every lesson uses it.
+
+A lesson calls ``record("acc_early", 0.91)`` for each figure it teaches and
+``claim("fusion_beats_unimodal", holds, "best fusion beats ...")`` for each
+comparison its prose makes. ``record`` prints the figure (rounded to the
+precision the lesson uses); ``claim`` prints one ``claim: ...: PASS`` or
+``FAIL`` line, the only part of a result that nbval compares (the figures
+move with the CPU). When ``make course`` runs the notebook, both are also
+written to the JSON file named by ``MMLEARN_RESULTS_FILE`` (figures at the
+top level, claims under ``"claims"``); the course runner gathers those files
+into ``build/course/results.json``.
 """
 
 from __future__ import annotations
@@ -42,10 +48,37 @@ def record(name: str, value, digits: int = 3, quiet: bool = False):
         _merge_into(Path(path), {name: value})
 
 
+def claim(name: str, holds, detail: str) -> bool:
+    """Print ``claim: detail: PASS`` (or ``FAIL``) and store ``{name: holds}`` under "claims".
+
+    ``holds`` is the outcome of the comparison the lesson states, e.g.
+    ``best_fusion - best_unimodal >= 0.05``. Returns it as a bool, so a
+    lesson can go on differently when a claim fails; it never raises on a
+    FAIL: the line shows it and nbval catches it.
+    """
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ValueError(f"claim name must be a short identifier like 'fusion_beats_unimodal', got {name!r}")
+    if hasattr(holds, "item"):  # numpy or torch bool
+        holds = holds.item()
+    if not isinstance(holds, bool):
+        raise TypeError(f"claim '{name}': holds must be a bool (the outcome of a comparison), got {holds!r}")
+    if not isinstance(detail, str) or not detail.strip():
+        raise ValueError(f"claim '{name}': detail must say in words what is claimed, got {detail!r}")
+    print(f"claim: {detail}: {'PASS' if holds else 'FAIL'}")
+    path = os.environ.get(RESULTS_ENV)
+    if path:
+        _merge_into(Path(path), {"claims": {name: holds}})
+    return holds
+
+
 def _merge_into(path: Path, results: dict) -> None:
-    """Add ``results`` to the JSON dict at ``path``, writing atomically."""
+    """Add ``results`` to the JSON dict at ``path`` (dicts are merged one level deep), atomically."""
     data = json.loads(path.read_text()) if path.exists() else {}
-    data.update(results)
+    for key, value in results.items():
+        if isinstance(value, dict):
+            data.setdefault(key, {}).update(value)
+        else:
+            data[key] = value
     atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True))
 
 
@@ -60,6 +93,9 @@ def atomic_write_text(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
+        mask = os.umask(0)  # mkstemp makes the file 0600; give it the permissions of a normal new file
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -1,5 +1,7 @@
 import json
 import math
+import os
+import stat
 
 import numpy as np
 import pytest
@@ -56,3 +58,37 @@ def test_atomic_write_keeps_old_file_when_writing_fails(tmp_path):
         atomic_write_text(path, Boom())
     assert path.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
+
+
+def test_claim_prints_one_line_and_records_under_claims(tmp_path, monkeypatch, capsys):
+    from mmlearn.report import claim
+
+    path = tmp_path / "results.json"
+    monkeypatch.setenv(RESULTS_ENV, str(path))
+    record("acc_early", 0.84)
+    assert claim("fusion_wins", 0.84 - 0.66 >= 0.05, "best fusion beats the best single modality") is True
+    assert claim("late_wins", torch.tensor(False), "late fusion wins") is False
+    out = capsys.readouterr().out.splitlines()
+    assert out[-2:] == [
+        "claim: best fusion beats the best single modality: PASS",
+        "claim: late fusion wins: FAIL",
+    ]
+    data = json.loads(path.read_text())
+    assert data == {"acc_early": 0.84, "claims": {"fusion_wins": True, "late_wins": False}}
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o644  # a normal file, not mkstemp's 0600
+
+
+@pytest.mark.parametrize(
+    "args, error, match",
+    [
+        (("bad name", True, "x"), ValueError, "identifier"),
+        (("ok", 0.9, "x"), TypeError, "must be a bool"),
+        (("ok", "PASS", "x"), TypeError, "must be a bool"),
+        (("ok", True, "  "), ValueError, "detail"),
+    ],
+)
+def test_claim_bad_arguments(args, error, match):
+    from mmlearn.report import claim
+
+    with pytest.raises(error, match=match):
+        claim(*args)
