@@ -18,42 +18,18 @@ import time
 
 import torch
 
-from mmlearn.data import MultimodalDataset, Vocabulary, combo_prompts, scene_captions
-from mmlearn.data.scene_captions import COMBO_NAMES
-from mmlearn.encoders import ImageEncoder, TextEncoder
+from mmlearn.inference import cross_modal_similarity
 from mmlearn.losses import ClipLoss, SigLipLoss
 from mmlearn.metrics import recall_at_k
-from mmlearn.training import cross_modal_similarity, train_contrastive
-
-HELD_OUT = ("red triangle", "blue circle")
-
-
-def lesson_data():
-    """The lesson's train / held-out pairs, vocabulary and single-object zero-shot test set."""
-    held_ids = torch.tensor([COMBO_NAMES.index(name) for name in HELD_OUT])
-    scenes = scene_captions(10_000, seed=0, size=32, half_size=3, n_captions=5)
-    keep = (~torch.isin(scenes.info["combos"], held_ids).any(dim=1)).nonzero().squeeze(1)
-    val_ids = keep[scenes.info["n_objects"][keep] >= 2][-200:]
-    train_ids = keep[keep < val_ids[0]]
-    captions = [caps[i % 5] for i, caps in enumerate(scenes.info["captions"])]
-    for i in val_ids.tolist():
-        captions[i] = scenes.info["captions"][i][i % 4]
-    vocab = Vocabulary.build(captions + combo_prompts())
-    pairs = MultimodalDataset(
-        {"image": scenes.modalities["image"], "text": vocab.encode_batch(captions)}, scenes.labels, {}
-    )
-    singles = scene_captions(600, seed=1, size=32, half_size=3, min_objects=1, max_objects=1)
-    combo = singles.info["combos"][:, 0]
-    test = torch.isin(combo, held_ids)
-    zero_shot = (singles.modalities["image"][test], vocab.encode_batch(combo_prompts()), combo[test])
-    return pairs.subset(train_ids), pairs.subset(val_ids), vocab, zero_shot
+from mmlearn.recipes import contrastive_encoders, contrastive_scenes
+from mmlearn.training import train_contrastive
 
 
 def run(loss_name: str, seed: int, epochs: int, data) -> tuple[float, float, float]:
-    train, val, vocab, (zs_images, prompts, zs_labels) = data
-    torch.manual_seed(seed)
-    image_encoder = ImageEncoder(3, out_dim=64, channels=(16, 32, 32), first_stride=2, pool_size=4)
-    text_encoder = TextEncoder(len(vocab), out_dim=64, embed_dim=32, bidirectional=True)
+    train, val = data.train, data.val
+    test = data.held_out_mask
+    zs_images, prompts, zs_labels = data.zero_shot_images[test], data.prompts, data.zero_shot_combos[test]
+    image_encoder, text_encoder = contrastive_encoders(len(data.vocab), seed=seed)
     loss = ClipLoss() if loss_name == "clip" else SigLipLoss()
     start = time.perf_counter()
     train_contrastive(
@@ -81,8 +57,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--loss", nargs="+", default=["clip", "siglip"], choices=["clip", "siglip"])
     args = parser.parse_args()
-    data = lesson_data()
-    print(f"torch threads {torch.get_num_threads()}, {len(data[0])} train pairs, {len(data[1])} held out")
+    data = contrastive_scenes(seed=0)
+    print(f"torch threads {torch.get_num_threads()}, {len(data.train)} train pairs, {len(data.val)} held out")
     for loss_name in args.loss:
         rows = [run(loss_name, seed, args.epochs, data) for seed in range(args.seeds)]
         for seed, (r1, zs, seconds) in enumerate(rows):

@@ -20,35 +20,25 @@ import torch
 
 from mmlearn.adversarial import AdversarialPerturbation
 from mmlearn.data.av_digits import av_digits
-from mmlearn.encoders.audio import AudioEncoder
-from mmlearn.encoders.image import ImageEncoder
-from mmlearn.fusion import make_fusion_model
+from mmlearn.inference import evaluate
+from mmlearn.recipes import av_fusion_model
 from mmlearn.strategies import ModalityDropout
-from mmlearn.training import evaluate, train_classifier
+from mmlearn.training import train_classifier
 
 EPS = 0.3
 ONLY = [lambda x, y: {"image": x["image"]}, lambda x, y: {"audio": x["audio"]}]
 
 
-def fusion_model(seed: int):
-    torch.manual_seed(seed)
-    encoders = {
-        "image": ImageEncoder(out_dim=32, channels=(16, 32)),
-        "audio": AudioEncoder(out_dim=32, channels=(32, 32)),
-    }
-    return make_fusion_model("intermediate", encoders, 10, missing="zeros")
-
-
 def run(seed: int) -> dict[str, float]:
     data = av_digits(seed=seed)
     fit = dict(epochs=12, lr=3e-3, batch_size=64, seed=seed, progress=False)
-    joint = fusion_model(seed)
+    joint = av_fusion_model(seed=seed)
     train_classifier(joint, data.train, data.val, **fit)
-    dropout = fusion_model(seed)
+    dropout = av_fusion_model(seed=seed)
     train_classifier(
         dropout, data.train, data.val, transform=ModalityDropout(0.3, per_sample=False, seed=seed), **fit
     )
-    adversarial = fusion_model(seed)
+    adversarial = av_fusion_model(seed=seed)
     attack = AdversarialPerturbation(adversarial, "audio", EPS, method="fgsm", fraction=0.5)
     train_classifier(adversarial, data.train, data.val, transform=attack, **fit)
 
