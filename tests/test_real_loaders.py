@@ -7,6 +7,7 @@ MedMNIST npz files. No test touches the network: every socket connection and DNS
 
 from __future__ import annotations
 
+import inspect
 import io
 import shutil
 import socket
@@ -20,7 +21,13 @@ import pytest
 import torch
 
 from mmlearn.data.base import MultimodalDataset
-from mmlearn.data.download import ChecksumError, OfflineError, UnsafeArchiveError, sha256_of
+from mmlearn.data.download import (
+    ChecksumError,
+    CorruptArchiveError,
+    OfflineError,
+    UnsafeArchiveError,
+    sha256_of,
+)
 from mmlearn.data.real import (
     FSDD_URL,
     load_av_mnist,
@@ -64,6 +71,30 @@ def fsdd_source():
     return {"fsdd_url": FSDD_FIXTURE.resolve().as_uri(), "fsdd_sha256": sha256_of(FSDD_FIXTURE)}
 
 
+# ------------------------------------------------------------------ one shape for every loader
+
+LOADERS = [load_av_mnist, load_fsdd, load_flickr8k, load_medmnist]
+
+
+@pytest.mark.parametrize("loader", LOADERS, ids=lambda f: f.__name__)
+def test_loaders_share_one_signature(loader):
+    params = list(inspect.signature(loader).parameters.values())
+    assert [p.name for p in params[:2]] == ["root", "split"]
+    assert params[0].default is None and params[1].default == "train"
+    download = inspect.signature(loader).parameters["download"]
+    assert download.kind is inspect.Parameter.KEYWORD_ONLY and download.default is False
+    assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in params[2:])
+
+
+@pytest.mark.parametrize("loader", LOADERS, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("split", ["dev", "validation", "TRAIN"])
+def test_loaders_refuse_other_split_names(tmp_path, loader, split):
+    if loader is load_medmnist:
+        pytest.importorskip("medmnist")
+    with pytest.raises(ValueError, match=r"split must be one of \['train', 'val', 'test'\]"):
+        loader(tmp_path, split)
+
+
 # ------------------------------------------------------------------ AV-MNIST
 
 
@@ -74,17 +105,26 @@ def recording_index(name: str) -> int:
     return int(name[:-4].split("_")[2])
 
 
-def test_av_mnist_pairs_images_with_recordings_of_the_same_digit(av_root):
-    train, val, test = load_av_mnist(av_root, download=True, normalize=False, **SMALL, **fsdd_source())
+@pytest.fixture
+def av_splits(av_root):
+    """The three AV-MNIST splits of the fixtures, FSDD 'downloaded' by the first call."""
+    first = load_av_mnist(av_root, "train", download=True, normalize=False, **SMALL, **fsdd_source())
+    rest = {split: load_av_mnist(av_root, split, normalize=False, **SMALL) for split in ("val", "test")}
+    return {"train": first, **rest}
+
+
+def test_av_mnist_pairs_images_with_recordings_of_the_same_digit(av_root, av_splits):
+    train, val, test = av_splits["train"], av_splits["val"], av_splits["test"]
     assert (len(train), len(val), len(test)) == (16, 4, 10)
     for ds in (train, val, test):
         assert isinstance(ds, MultimodalDataset)
+        assert ds.classes == tuple(str(d) for d in range(10))  # as the offline av_digits
         assert set(ds.modalities) == {"image", "audio"}
         assert (
             ds.modalities["image"].shape[1:] == (1, 28, 28) and ds.modalities["image"].dtype == torch.float32
         )
         assert ds.modalities["audio"].shape[1:] == (20, 44)  # the offline av_digits' MFCC shape
-    # Train and validation images are disjoint parts of MNIST's training file.
+    # Train and validation images are disjoint parts of MNIST's training file, though loaded apart.
     assert set(train.info["image_id"].tolist()).isdisjoint(val.info["image_id"].tolist())
     assert sorted(train.info["image_id"].tolist() + val.info["image_id"].tolist()) == list(range(20))
     # Images and labels are MNIST's, read independently from the idx files.
@@ -105,33 +145,31 @@ def test_av_mnist_pairs_images_with_recordings_of_the_same_digit(av_root):
     assert torch.equal(train.modalities["audio"][3], speech.modalities["audio"][row])
 
 
-def test_av_mnist_sizes_determinism_and_normalisation(av_root):
-    load_fsdd(
-        av_root, "test", download=True, url=FSDD_FIXTURE.resolve().as_uri(), sha256=sha256_of(FSDD_FIXTURE)
-    )
-    a = load_av_mnist(av_root, n_val=3, n_train=10, n_test=6, seed=3)
-    b = load_av_mnist(av_root, n_val=3, n_train=10, n_test=6, seed=3)
-    c = load_av_mnist(av_root, n_val=3, n_train=10, n_test=6, seed=4)
-    assert [len(x) for x in a] == [10, 3, 6]
-    for x, y in zip(a, b, strict=True):
-        assert torch.equal(x.info["image_id"], y.info["image_id"]) and x.info["file"] == y.info["file"]
-        assert torch.equal(x.modalities["audio"], y.modalities["audio"])
-    assert any(x.info["file"] != z.info["file"] for x, z in zip(a, c, strict=True))  # the seed matters
-    audio = a.train.modalities["audio"]  # standardised per MFCC band with training statistics
-    assert torch.allclose(audio.mean(dim=(0, 2)), torch.zeros(20), atol=1e-4)
-    assert torch.allclose(audio.std(dim=(0, 2)), torch.ones(20), atol=1e-4)
+def test_av_mnist_sizes_determinism_and_normalisation(av_root, av_splits):
+    a = load_av_mnist(av_root, "train", n_val=3, max_images=10, seed=3)
+    b = load_av_mnist(av_root, "train", n_val=3, max_images=10, seed=3)
+    c = load_av_mnist(av_root, "train", n_val=3, max_images=10, seed=4)
+    assert len(a) == 10 and len(load_av_mnist(av_root, "test", max_images=6)) == 6
+    assert torch.equal(a.info["image_id"], b.info["image_id"]) and a.info["file"] == b.info["file"]
+    assert torch.equal(a.modalities["audio"], b.modalities["audio"])
+    assert a.info["file"] != c.info["file"]  # the seed matters
+    # Each MFCC band is standardised with the statistics of FSDD's training recordings, in every split.
+    pool = load_fsdd(av_root, "train").modalities["audio"]
+    mean, std = pool.mean(dim=(0, 2), keepdim=True), pool.std(dim=(0, 2), keepdim=True)
+    for split, raw in av_splits.items():
+        normalised = load_av_mnist(av_root, split, **SMALL)
+        assert torch.allclose(
+            normalised.modalities["audio"], (raw.modalities["audio"] - mean) / std, atol=1e-5
+        )
 
 
-def test_av_mnist_bad_arguments(av_root):
-    load_fsdd(
-        av_root, "test", download=True, url=FSDD_FIXTURE.resolve().as_uri(), sha256=sha256_of(FSDD_FIXTURE)
-    )
+def test_av_mnist_bad_arguments(av_root, av_splits):
     with pytest.raises(ValueError, match="n_val=5000"):
         load_av_mnist(av_root)  # the default validation size does not fit the tiny fixture
-    with pytest.raises(ValueError, match="only 10"):
-        load_av_mnist(av_root, n_val=4, n_test=11)
-    with pytest.raises(ValueError, match="n_train"):
-        load_av_mnist(av_root, n_val=4, n_train=0)
+    with pytest.raises(ValueError, match="max_images"):
+        load_av_mnist(av_root, "test", max_images=0)
+    with pytest.raises(ValueError, match="n_val"):
+        load_av_mnist(av_root, "val", n_val=0)
     with pytest.raises(ValueError, match="split"):
         load_fsdd(av_root, "validation")
     with pytest.raises(ValueError, match="seconds"):
@@ -146,6 +184,11 @@ def test_fsdd_splits_and_seconds(av_root):
         files[0] & files[1] or files[0] & files[2] or files[1] & files[2]
     )
     assert all(recording_index(name) == 10 for name in files[0])
+    assert all(isinstance(ds, MultimodalDataset) for ds in splits.values())
+    assert splits["test"].classes == tuple("0123456789")
+    assert [splits["test"].classes[y] for y in splits["test"].labels] == [
+        f[0] for f in splits["test"].info["file"]
+    ]
     one = load_fsdd(av_root, "test", n_mfcc=13, seconds=1.0)
     half = load_fsdd(av_root, "test", n_mfcc=13, seconds=0.5)
     assert one.modalities["audio"].shape == (20, 13, 1 + 8000 // 128)
@@ -167,9 +210,22 @@ def test_fsdd_archive_present_is_verified_without_download(av_root):
     assert len(ds) == 20 and all(recording_index(n) == 0 for n in ds.info["file"])
     shutil.rmtree(av_root / "fsdd" / FSDD_FOLDER)
     (av_root / "fsdd" / FSDD_ARCHIVE).write_bytes(b"truncated")
-    with pytest.raises(ChecksumError):
+    with pytest.raises(ChecksumError, match="delete it, or pass download=True"):
         load_fsdd(av_root, "test", sha256=sha256_of(FSDD_FIXTURE))
     assert not (av_root / "fsdd" / FSDD_FOLDER).exists()
+    # With download=True the damaged archive is replaced by a fresh, verified download.
+    source = {"url": FSDD_FIXTURE.resolve().as_uri(), "sha256": sha256_of(FSDD_FIXTURE)}
+    assert len(load_fsdd(av_root, "test", download=True, **source)) == 20
+    assert sha256_of(av_root / "fsdd" / FSDD_ARCHIVE) == sha256_of(FSDD_FIXTURE)
+
+
+def test_fsdd_truncated_archive_without_checksum_says_download_again(av_root):
+    (av_root / "fsdd").mkdir()
+    data = FSDD_FIXTURE.read_bytes()
+    (av_root / "fsdd" / FSDD_ARCHIVE).write_bytes(data[: len(data) // 2])
+    with pytest.raises(CorruptArchiveError, match="Delete it and download it again"):
+        load_fsdd(av_root, "test", sha256=None)
+    assert [p.name for p in (av_root / "fsdd").iterdir()] == [FSDD_ARCHIVE]  # nothing half-extracted
 
 
 def test_fsdd_archive_escaping_the_folder_is_refused(av_root, tmp_path):
@@ -254,33 +310,32 @@ def test_read_captions_rejects_malformed_files(tmp_path, text, match):
         read_flickr8k_captions(token)
 
 
-def test_load_flickr8k_all_images(tmp_path):
-    with pytest.warns(UserWarning, match=r"2258277193_586949ec62\.jpg\.1"):
-        ds = load_flickr8k(FLICKR, image_size=20)
-    assert ds.modalities["image"].shape == (4, 3, 20, 20)
-    assert torch.equal(ds.labels, torch.arange(4))
-    assert ds.info["image_name"] == sorted(p.name for p in (FLICKR / "Flicker8k_Dataset").glob("*.jpg"))
-    assert ds.info["captions"] == [read_flickr8k_captions(FLICKR_TOKENS)[n] for n in ds.info["image_name"]]
-    images = ds.modalities["image"]
-    assert images.dtype == torch.uint8  # like the offline scene captions
+def test_load_flickr8k_splits(tmp_path):
+    text = FLICKR / "Flickr8k_text"
+    for split, listed in (("train", "trainImages"), ("val", "devImages"), ("test", "testImages")):
+        ds = load_flickr8k(FLICKR, split, image_size=20)
+        names = (text / f"Flickr_8k.{listed}.txt").read_text().split()
+        assert isinstance(ds, MultimodalDataset) and ds.info["image_name"] == names
+        assert ds.modalities["image"].shape == (len(names), 3, 20, 20)
+        assert ds.modalities["image"].dtype == torch.uint8  # like the offline scene captions
+        assert torch.equal(ds.labels, torch.arange(len(names)))
+        assert ds.info["captions"] == [read_flickr8k_captions(FLICKR_TOKENS)[n] for n in names]
     # The fixture's i-th photo has blue = 60 * i everywhere: the pixels belong to the named file.
-    blue = images[:, 2].float().mean(dim=(1, 2))
-    assert torch.allclose(blue, torch.tensor([0.0, 60.0, 120.0, 180.0]), atol=6)
-
-
-def test_load_flickr8k_splits_and_limits():
-    train = load_flickr8k(FLICKR, split="train", image_size=8)
-    names = (FLICKR / "Flickr8k_text" / "Flickr_8k.trainImages.txt").read_text().split()
-    assert train.info["image_name"] == names and len(train) == 2
-    assert load_flickr8k(FLICKR, split="test", image_size=8).info["image_name"] != names
-    assert len(load_flickr8k(FLICKR, split="train", image_size=8, max_images=1)) == 1
+    train = load_flickr8k(FLICKR, "train", image_size=20)
+    blue = train.modalities["image"][:, 2].float().mean(dim=(1, 2))
+    assert torch.allclose(blue, torch.tensor([0.0, 60.0]), atol=6)
+    assert len(load_flickr8k(FLICKR, "train", image_size=8, max_images=1)) == 1
+    # download=True is accepted (the shared signature) and downloads nothing when the copy is there.
+    assert load_flickr8k(FLICKR, "test", download=True, image_size=8).info["image_name"] == names
 
 
 def test_load_flickr8k_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="scene_captions"):
         load_flickr8k(tmp_path)
-    with pytest.raises(ValueError, match="split"):
-        load_flickr8k(FLICKR, split="val")
+    with pytest.raises(FileNotFoundError, match="does not download"):
+        load_flickr8k(tmp_path, download=True)
+    with pytest.raises(ValueError, match="'dev' list is split='val'"):
+        load_flickr8k(FLICKR, "dev")
     with pytest.raises(ValueError, match="image_size"):
         load_flickr8k(FLICKR, image_size=0)
     copy = tmp_path / "copy"
@@ -288,10 +343,10 @@ def test_load_flickr8k_errors(tmp_path):
     first = (copy / "Flickr8k_text" / "Flickr_8k.trainImages.txt").read_text().split()[0]
     (copy / "Flicker8k_Dataset" / first).unlink()
     with pytest.raises(FileNotFoundError, match=first):
-        load_flickr8k(copy, split="train")
+        load_flickr8k(copy, "train")
     (copy / "Flickr8k_text" / "Flickr_8k.devImages.txt").write_text("unknown.jpg\n")
     with pytest.raises(KeyError, match="no caption"):
-        load_flickr8k(copy, split="dev")
+        load_flickr8k(copy, "val")
 
 
 # ------------------------------------------------------------------ MedMNIST
@@ -316,15 +371,17 @@ def fixture_md5(monkeypatch, medmnist):
 
 def test_medmnist_colour_and_grey(fixture_md5):
     npz = np.load(MED / "dermamnist.npz")
-    derm = load_medmnist("dermamnist", "val", root=MED)
+    derm = load_medmnist(MED, "val", flag="dermamnist")
+    assert isinstance(derm, MultimodalDataset)
     assert derm.modalities["image"].shape == (2, 3, 28, 28)
     assert torch.allclose(
         derm.modalities["image"], torch.from_numpy(npz["val_images"]).permute(0, 3, 1, 2) / 255
     )
     assert torch.equal(derm.labels, torch.from_numpy(npz["val_labels"][:, 0].astype(np.int64)))
-    grey = load_medmnist("pneumoniamnist", "train", root=MED)
+    assert derm.classes == tuple(medmnist_classes("dermamnist")) and len(derm.classes) == 7
+    grey = load_medmnist(MED, "train", flag="pneumoniamnist")
     assert grey.modalities["image"].shape == (6, 1, 28, 28) and grey.labels.dtype == torch.long
-    assert medmnist_classes("pneumoniamnist") == ["normal", "pneumonia"]
+    assert grey.classes == ("normal", "pneumonia") == tuple(medmnist_classes("pneumoniamnist"))
 
 
 def test_medmnist_multilabel(medmnist, tmp_path):
@@ -334,34 +391,52 @@ def test_medmnist_multilabel(medmnist, tmp_path):
         arrays[f"{split}_images"] = rng.integers(0, 256, (3, 28, 28), dtype=np.uint8)
         arrays[f"{split}_labels"] = rng.integers(0, 2, (3, 14), dtype=np.uint8)
     np.savez_compressed(tmp_path / "chestmnist.npz", **arrays)
-    ds = load_medmnist("chestmnist", "test", root=tmp_path, verify=False)
+    ds = load_medmnist(tmp_path, "test", flag="chestmnist", verify=False)
     assert ds.labels.shape == (3, 14) and ds.labels.dtype == torch.float32
     assert torch.equal(ds.labels, torch.from_numpy(arrays["test_labels"]).float())
+    assert len(ds.classes) == 14
 
 
 def test_medmnist_checksum_mismatch_is_refused(medmnist):
     expected = medmnist.INFO["dermamnist"]["MD5"]
-    with pytest.raises(ChecksumError, match=expected):
-        load_medmnist("dermamnist", root=MED)
+    with pytest.raises(ChecksumError, match=f"{expected}.*pass download=True"):
+        load_medmnist(MED, flag="dermamnist")
+
+
+def test_medmnist_download_is_verified_and_replaces_a_damaged_file(medmnist, monkeypatch, tmp_path):
+    """The 'server' is the fixture npz behind a file:// URL; the medmnist package's MD5 is the fixture's."""
+    from torchvision.datasets.utils import calculate_md5
+
+    fixture = MED / "pneumoniamnist.npz"
+    monkeypatch.setitem(medmnist.INFO["pneumoniamnist"], "url", fixture.resolve().as_uri())
+    monkeypatch.setitem(medmnist.INFO["pneumoniamnist"], "MD5", calculate_md5(fixture))
+    (tmp_path / "pneumoniamnist.npz").write_bytes(b"a download that stopped half-way")
+    ds = load_medmnist(tmp_path, "test", download=True, flag="pneumoniamnist")
+    assert len(ds) == 2 and calculate_md5(tmp_path / "pneumoniamnist.npz") == calculate_md5(fixture)
+    # A server that sends other bytes than the MD5 promises: refused, and nothing is kept.
+    monkeypatch.setitem(medmnist.INFO["pneumoniamnist"], "MD5", "0" * 32)
+    with pytest.raises(ChecksumError, match="0{32}"):
+        load_medmnist(tmp_path / "new", "test", download=True, flag="pneumoniamnist")
+    assert list((tmp_path / "new").iterdir()) == []
 
 
 def test_medmnist_missing_file_and_offline(medmnist, tmp_path):
     with pytest.raises(FileNotFoundError, match="download=True.*lesions"):
-        load_medmnist("dermamnist", root=tmp_path)
+        load_medmnist(tmp_path, flag="dermamnist")
     with pytest.raises(OfflineError, match="offline.*lesions"):
-        load_medmnist("pneumoniamnist", root=tmp_path / "new", download=True)
+        load_medmnist(tmp_path / "new", download=True, flag="pneumoniamnist")
     assert not any(p.is_file() for p in (tmp_path / "new").rglob("*"))
 
 
 def test_medmnist_bad_arguments(medmnist):
-    with pytest.raises(KeyError, match="unknown MedMNIST"):
-        load_medmnist("skinmnist", root=MED)
+    with pytest.raises(KeyError, match="unknown MedMNIST subset flag='skinmnist'"):
+        load_medmnist(MED, flag="skinmnist")
     with pytest.raises(ValueError, match="3-D"):
-        load_medmnist("organmnist3d", root=MED)
+        load_medmnist(MED, flag="organmnist3d")
     with pytest.raises(ValueError, match="split"):
-        load_medmnist("dermamnist", "validation", root=MED)
+        load_medmnist(MED, "validation", flag="dermamnist")
     with pytest.raises(ValueError, match="size"):
-        load_medmnist("dermamnist", size=32, root=MED)
+        load_medmnist(MED, flag="dermamnist", size=32)
 
 
 def test_fixtures_stay_small():

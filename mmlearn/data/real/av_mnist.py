@@ -5,8 +5,9 @@ The offline lesson pairs written digits with synthesised speech
 real data, in the spirit of AV-MNIST (Vielzeuf et al. 2018): each MNIST image
 is paired, by label, with a random recording of that digit from the Free
 Spoken Digit Dataset (FSDD, 8 kHz wav files named
-``{digit}_{speaker}_{index}.wav``). It returns the same ``AVDigits``
-(train, val, test) triple, with the same modalities and feature shapes.
+``{digit}_{speaker}_{index}.wav``). Like every real-data loader it is
+``load_av_mnist(root, split, *, download=False, ...)`` and returns one split
+as a ``MultimodalDataset``, with the offline data's modalities and shapes.
 
 - MNIST comes through ``torchvision.datasets.MNIST``, which downloads and
   checks its own files (MD5) into ``root/MNIST/raw``.
@@ -17,7 +18,8 @@ Spoken Digit Dataset (FSDD, 8 kHz wav files named
 Splits never share a recording: FSDD's README makes recordings 0-4 of each
 speaker and digit the test set; of the rest, this loader keeps 5-9 for
 validation and 10-49 for training. MNIST's test images go to the test split;
-its training images are cut into train and validation with the seed.
+MNIST has no validation split, so its training images are cut into train and
+validation with the seed (the same cut whichever split is asked for).
 """
 
 from __future__ import annotations
@@ -31,9 +33,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mmlearn.data.base import MultimodalDataset
-from mmlearn.data.download import OfflineError, default_data_dir, download_file, safe_extract, verify_sha256
-from mmlearn.validation import check_positive_int
+from mmlearn.data.base import SPLITS, MultimodalDataset
+from mmlearn.data.download import ChecksumError, OfflineError, download_file, safe_extract, verify_sha256
+from mmlearn.data.real._common import check_split, data_root
+from mmlearn.validation import check_positive_int, check_seed
 
 FSDD_VERSION = "1.0.9"
 FSDD_URL = f"https://github.com/Jakobovski/free-spoken-digit-dataset/archive/v{FSDD_VERSION}.tar.gz"
@@ -49,18 +52,9 @@ FSDD_SPLIT_INDICES = {"test": range(0, 5), "val": range(5, 10), "train": range(1
 
 OFFLINE_HINT = "the offline audio-visual digits of the course (mmlearn.data.av_digits.av_digits)"
 
+DIGIT_CLASSES = tuple(str(d) for d in range(10))  # as the offline av_digits: classes[label] == str(label)
+
 _FSDD_NAME = re.compile(r"^(\d)_([A-Za-z]+)_(\d+)\.wav$")
-_SPLITS = ("train", "val", "test")
-
-
-def _check_split(split: str) -> str:
-    if split not in _SPLITS:
-        raise ValueError(f"split must be one of {list(_SPLITS)}, got {split!r}")
-    return split
-
-
-def _root(root) -> Path:
-    return Path(root).expanduser() if root is not None else default_data_dir()
 
 
 def fsdd_recordings(
@@ -76,7 +70,7 @@ def fsdd_recordings(
     unpacked; with ``download=True`` it is downloaded first if missing or wrong.
     ``sha256=None`` skips verification (not recommended).
     """
-    folder = _root(root) / "fsdd"
+    folder = data_root(root) / "fsdd"
     recordings = folder / FSDD_FOLDER / "recordings"
     if recordings.is_dir():
         return recordings
@@ -84,8 +78,14 @@ def fsdd_recordings(
     if download:
         download_file(url, archive, sha256, offline_hint=OFFLINE_HINT)
     elif archive.is_file():
-        if sha256 is not None:
-            verify_sha256(archive, sha256)
+        try:
+            if sha256 is not None:
+                verify_sha256(archive, sha256)
+        except ChecksumError as e:
+            raise ChecksumError(
+                f"{e}. {archive} is damaged or another version: delete it, or pass download=True "
+                "to replace it with a fresh download."
+            ) from e
     else:
         raise FileNotFoundError(
             f"the Free Spoken Digit Dataset is not in {folder}. Pass download=True on a machine with "
@@ -142,7 +142,7 @@ def load_fsdd(
     """
     from mmlearn.data.audio_features import mfcc
 
-    _check_split(split)
+    check_split(split)
     check_positive_int(n_mfcc, "n_mfcc")
     if not seconds > 0:
         raise ValueError(f"seconds must be positive, got {seconds}")
@@ -165,7 +165,8 @@ def load_fsdd(
     waves = _read_wavs(paths, round(seconds * FSDD_SAMPLE_RATE))  # (R, T)
     audio = mfcc(waves, FSDD_SAMPLE_RATE, n_mfcc=n_mfcc)  # (R, n_mfcc, frames)
     labels = torch.tensor(digits, dtype=torch.long)
-    return MultimodalDataset({"audio": audio}, labels, {"speaker": speakers, "file": [p.name for p in paths]})
+    info = {"speaker": speakers, "file": [p.name for p in paths]}
+    return MultimodalDataset({"audio": audio}, labels, info, classes=DIGIT_CLASSES)
 
 
 def _load_mnist(root: Path, train: bool, download: bool):
@@ -199,95 +200,68 @@ def _pair_by_label(image_labels: np.ndarray, clip_labels: np.ndarray, split: str
     return choice
 
 
-def _size(n, name: str, available: int, what: str) -> int:
-    if n is None:
-        return available
-    check_positive_int(n, name)
-    if n > available:
-        raise ValueError(f"{name}={n} but {what} has only {available} images")
-    return n
-
-
 def load_av_mnist(
     root: str | Path | None = None,
+    split: str = "train",
     *,
-    n_train: int | None = None,
-    n_val: int = 5000,
-    n_test: int | None = None,
-    seed: int = 0,
     download: bool = False,
+    n_val: int = 5000,
+    max_images: int | None = None,
+    seed: int = 0,
     n_mfcc: int = 20,
     seconds: float = 0.7,
     normalize: bool = True,
     fsdd_url: str = FSDD_URL,
     fsdd_sha256: str | None = FSDD_SHA256,
-):
-    """MNIST images paired by label with FSDD recordings: ``train, val, test = load_av_mnist(...)``.
+) -> MultimodalDataset:
+    """MNIST images paired by label with FSDD recordings: one split as a ``MultimodalDataset``.
 
-    The same ``AVDigits`` triple as the offline ``av_digits``: modalities
-    ``"image"`` (N, 1, 28, 28) float in [0, 1] and ``"audio"`` MFCCs
-    (N, n_mfcc, 44 for 0.7 s); labels (N,) digits. ``info``: ``image_id``
+    The same modalities as the offline ``av_digits``: ``"image"``
+    (N, 1, 28, 28) float in [0, 1] and ``"audio"`` MFCCs (N, n_mfcc, 44 for
+    0.7 s); labels (N,) digits, ``classes`` "0" to "9". ``info``: ``image_id``
     (row in MNIST's train or test file), ``speaker`` and ``file`` per pair.
 
-    ``n_val`` images are drawn from MNIST's training set for validation;
-    ``n_train`` (default: all the rest, 55,000) and ``n_test`` (default: all
-    10,000) may take fewer. Each image gets a random recording of its digit
-    from its split's recordings; ``seed`` fixes every choice. ``normalize``
-    standardises each MFCC band with the training split's mean and std.
+    MNIST has no validation split: ``val`` is ``n_val`` images drawn from
+    MNIST's training file with ``seed``, and ``train`` is the rest (call both
+    with the same ``seed`` and ``n_val``); ``test`` is MNIST's test file.
+    ``max_images`` keeps the first images of the split. Each image gets a
+    random recording of its digit from its split's recordings (see
+    ``FSDD_SPLIT_INDICES``), drawn with ``seed``. ``normalize`` standardises
+    each MFCC band with the mean and std of FSDD's training recordings.
     Files live under ``root`` (default ``$MMLEARN_DATA`` or ``~/.cache/mmlearn``).
     """
-    from mmlearn.data.av_digits import AVDigits
+    check_split(split)
+    check_positive_int(n_val, "n_val")
+    if max_images is not None:
+        check_positive_int(max_images, "max_images")
+    seed = check_seed(seed)
+    root = data_root(root)
+    mnist = _load_mnist(root, train=split != "test", download=download)
+    if split == "test":
+        image_ids = np.arange(len(mnist.targets))
+    else:
+        available = len(mnist.targets) - 1  # at least one image must stay for training
+        if n_val > available:
+            raise ValueError(f"n_val={n_val} but MNIST's training set has only {available} images to spare")
+        order = np.random.default_rng(seed).permutation(len(mnist.targets))  # the same cut for train and val
+        image_ids = np.sort(order[:n_val] if split == "val" else order[n_val:])
+    image_ids = torch.from_numpy(image_ids[:max_images])
 
-    root = _root(root)
-    mnist_train = _load_mnist(root, train=True, download=download)
-    mnist_test = _load_mnist(root, train=False, download=download)
-    n_val = _size(
-        n_val, "n_val", len(mnist_train.targets) - 1, "MNIST's training set (less one for training)"
-    )
-    n_train = _size(
-        n_train, "n_train", len(mnist_train.targets) - n_val, "MNIST's training set after validation"
-    )
-    n_test = _size(n_test, "n_test", len(mnist_test.targets), "MNIST's test set")
-    fsdd = {
-        "download": download,
-        "n_mfcc": n_mfcc,
-        "seconds": seconds,
-        "url": fsdd_url,
-        "sha256": fsdd_sha256,
+    fsdd = dict(download=download, n_mfcc=n_mfcc, seconds=seconds, url=fsdd_url, sha256=fsdd_sha256)
+    clips = load_fsdd(root, split, **fsdd)
+    labels = mnist.targets[image_ids].long()  # (N,)
+    rng = np.random.default_rng([seed, SPLITS.index(split)])  # each split's own draws
+    choice = torch.from_numpy(_pair_by_label(labels.numpy(), clips.labels.numpy(), split, rng))
+    images = mnist.data[image_ids].unsqueeze(1).float() / 255.0  # (N, 1, 28, 28)
+    audio = clips.modalities["audio"][choice]  # (N, n_mfcc, frames)
+    if normalize:  # per MFCC band, with statistics of the training recordings only
+        pool = (clips if split == "train" else load_fsdd(root, "train", **fsdd)).modalities["audio"]
+        mean = pool.mean(dim=(0, 2), keepdim=True)  # (1, n_mfcc, 1)
+        std = pool.std(dim=(0, 2), keepdim=True).clamp_min(1e-6)
+        audio = (audio - mean) / std
+    info = {
+        "image_id": image_ids,
+        "speaker": [clips.info["speaker"][i] for i in choice.tolist()],
+        "file": [clips.info["file"][i] for i in choice.tolist()],
     }
-    speech = {split: load_fsdd(root, split, **fsdd) for split in _SPLITS}
-
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(len(mnist_train.targets))
-    image_ids = {
-        "val": np.sort(order[:n_val]),
-        "train": np.sort(order[n_val : n_val + n_train]),
-        "test": np.sort(rng.permutation(len(mnist_test.targets))[:n_test]),
-    }
-    parts = {}
-    for split in _SPLITS:
-        mnist = mnist_test if split == "test" else mnist_train
-        ids = torch.from_numpy(image_ids[split])
-        labels = mnist.targets[ids].long()  # (N,)
-        clips = speech[split]
-        choice = _pair_by_label(labels.numpy(), clips.labels.numpy(), split, rng)
-        images = mnist.data[ids].unsqueeze(1).float() / 255.0  # (N, 1, 28, 28)
-        audio = clips.modalities["audio"][torch.from_numpy(choice)]  # (N, n_mfcc, frames)
-        info = {
-            "image_id": ids,
-            "speaker": [clips.info["speaker"][i] for i in choice],
-            "file": [clips.info["file"][i] for i in choice],
-        }
-        parts[split] = (images, audio, labels, info)
-
-    if normalize:  # per MFCC band, with training statistics only
-        train_audio = parts["train"][1]
-        mean = train_audio.mean(dim=(0, 2), keepdim=True)  # (1, n_mfcc, 1)
-        std = train_audio.std(dim=(0, 2), keepdim=True).clamp_min(1e-6)
-        parts = {k: (img, (audio - mean) / std, y, info) for k, (img, audio, y, info) in parts.items()}
-    return AVDigits(
-        *[
-            MultimodalDataset({"image": img, "audio": audio}, y, info)
-            for img, audio, y, info in parts.values()
-        ]
-    )
+    return MultimodalDataset({"image": images, "audio": audio}, labels, info, classes=DIGIT_CLASSES)

@@ -12,25 +12,27 @@ The real layout, as the widely used ``Flickr8k_Dataset.zip`` and
     root/Flicker8k_Dataset/<id>.jpg              (the archive spells it "Flicker")
     root/Flickr8k_text/Flickr8k.token.txt        lines "<id>.jpg#<k>\\t<caption>", k = 0..4
     root/Flickr8k_text/Flickr_8k.{train,dev,test}Images.txt   one image name per line
+
+Like every real-data loader, ``load_flickr8k(root, split, ...)`` takes the
+course's split names: ``val`` reads Flickr8k's ``dev`` list.
 """
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from mmlearn.data.base import MultimodalDataset
-from mmlearn.data.download import default_data_dir
+from mmlearn.data.real._common import check_split, data_root
 from mmlearn.validation import check_positive_int
 
 OFFLINE_HINT = "the offline scene captions of the course (mmlearn.data.scene_captions.scene_captions)"
 TOKEN_FILE = "Flickr8k.token.txt"
-SPLIT_FILES = {
+SPLIT_FILES = {  # the course's split names -> Flickr8k's split lists
     "train": "Flickr_8k.trainImages.txt",
-    "dev": "Flickr_8k.devImages.txt",
+    "val": "Flickr_8k.devImages.txt",
     "test": "Flickr_8k.testImages.txt",
 }
 _TEXT_DIRS = (".", "Flickr8k_text")
@@ -88,59 +90,52 @@ def _load_image(path: Path, size: int) -> np.ndarray:
 
 def load_flickr8k(
     root: str | Path | None = None,
+    split: str = "train",
     *,
-    split: str | None = None,
+    download: bool = False,
     image_size: int = 75,
     max_images: int | None = None,
 ) -> MultimodalDataset:
-    """Flickr8k photos with their captions, from a local copy under ``root``.
+    """One split of Flickr8k: photos with their captions, from a local copy under ``root``.
 
     The same shape as the offline ``scene_captions``: modality ``"image"``
     (N, 3, image_size, image_size) uint8, each photo centre-cropped to a
     square (75 px by default, the scenes' size). Labels: (N,) image index
-    0..N-1 (image i goes with captions i). ``info["captions"]``: the N lists of captions
-    (five per image); ``info["image_name"]``: the file names.
-    ``split`` (``"train"``, ``"dev"``, ``"test"``) uses the official split
-    lists; ``None`` takes every captioned image found on disk.
+    0..N-1 (image i goes with captions i), so there are no ``classes``.
+    ``info["captions"]``: the N lists of captions (five per image);
+    ``info["image_name"]``: the file names, in the order of the split list.
+
+    ``split`` uses the official split lists: ``train`` (6,000 images),
+    ``val`` (Flickr8k's "dev" list, 1,000) and ``test`` (1,000).
+    ``max_images`` keeps the first images of the split. ``download`` is there
+    for the shared signature only: the course never downloads Flickr8k (its
+    photos come under the dataset's own terms of use), so a missing copy is a
+    ``FileNotFoundError`` that says where to put yours.
     """
+    check_split(split, note=" (Flickr8k's 'dev' list is split='val')")
     check_positive_int(image_size, "image_size")
     if max_images is not None:
         check_positive_int(max_images, "max_images")
-    root = Path(root).expanduser() if root is not None else default_data_dir() / "flickr8k"
+    root = data_root(root, "flickr8k")
     token_file = _find(root, [f"{d}/{TOKEN_FILE}" for d in _TEXT_DIRS], "caption file", is_dir=False)
     images_dir = _find(root, _IMAGE_DIRS, "image folder", is_dir=True)
     captions = read_flickr8k_captions(token_file)
 
-    if split is not None:
-        if split not in SPLIT_FILES:
-            raise ValueError(f"split must be one of {list(SPLIT_FILES)} or None, got {split!r}")
-        split_file = token_file.parent / SPLIT_FILES[split]
-        if not split_file.is_file():
-            raise FileNotFoundError(f"no split list {split_file.name} beside {token_file.name}")
-        names = [n.strip() for n in split_file.read_text(encoding="utf-8").splitlines() if n.strip()]
-        uncaptioned = [n for n in names if n not in captions]
-        if uncaptioned:
-            raise KeyError(
-                f"{len(uncaptioned)} images of {split_file.name} have no caption, e.g. {uncaptioned[:3]}"
-            )
-        missing = [n for n in names if not (images_dir / n).is_file()]
-        if missing:
-            raise FileNotFoundError(
-                f"{len(missing)} images of the {split} split are not in {images_dir}: {missing[:3]}"
-            )
-    else:
-        names = [n for n in captions if (images_dir / n).is_file()]
-        skipped = [n for n in captions if not (images_dir / n).is_file()]
-        if skipped:
-            # The real token file lists one name with no image (2258277193_586949ec62.jpg.1).
-            warnings.warn(
-                f"skipped {len(skipped)} captioned names with no image in {images_dir.name}: {skipped[:3]}",
-                stacklevel=2,
-            )
-        if not names:
-            raise FileNotFoundError(f"none of the images named in {token_file.name} is in {images_dir}")
-    if max_images is not None:
-        names = names[:max_images]
+    split_file = token_file.parent / SPLIT_FILES[split]
+    if not split_file.is_file():
+        raise FileNotFoundError(f"no split list {split_file.name} beside {token_file.name}")
+    names = [n.strip() for n in split_file.read_text(encoding="utf-8").splitlines() if n.strip()]
+    uncaptioned = [n for n in names if n not in captions]
+    if uncaptioned:
+        raise KeyError(
+            f"{len(uncaptioned)} images of {split_file.name} have no caption, e.g. {uncaptioned[:3]}"
+        )
+    missing = [n for n in names if not (images_dir / n).is_file()]
+    if missing:
+        raise FileNotFoundError(
+            f"{len(missing)} images of the {split} split are not in {images_dir}: {missing[:3]}"
+        )
+    names = names[:max_images]
 
     pixels = np.stack([_load_image(images_dir / n, image_size) for n in names])  # (N, S, S, 3) uint8
     images = torch.from_numpy(pixels).permute(0, 3, 1, 2).contiguous()  # (N, 3, S, S) uint8
