@@ -1,7 +1,7 @@
 """Input checks shared by the whole package.
 
 Used by every lesson's code (its first appearance: lesson 00, section "How
-the course works": every mistake becomes a message that names it).
+this course works": every mistake becomes a message that names it).
 
 Multimodal code fails in quiet ways: a batch of 32 images fused with 31
 captions, a NaN in one modality, a typo in a modality name. These helpers turn
@@ -67,6 +67,20 @@ def check_positive_int(n, name: str) -> int:
     if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
         raise ValueError(f"{name} must be a positive integer, got {n!r}")
     return n
+
+
+def to_module_dtype(x: torch.Tensor, module: torch.nn.Module) -> torch.Tensor:
+    """A float batch in the dtype of ``module``'s parameters.
+
+    NumPy gives float64 arrays, torch layers hold float32 weights, and the two
+    do not mix ("expected scalar type Float but found Double"): a student's
+    float64 batch is converted here, once, at the encoder's door.
+    """
+    if not x.is_floating_point():
+        return x
+    for p in module.parameters():
+        return x.to(p.dtype) if x.dtype != p.dtype else x
+    return x
 
 
 def check_seed(seed, name: str = "seed") -> int:

@@ -192,3 +192,14 @@ def test_nan_and_empty_batches_raise(kind):
 def test_bad_constructor_arguments(build):
     with pytest.raises(ValueError):
         build()
+
+
+@pytest.mark.parametrize("kind", ["image", "audio", "tabular", "sensor"])
+def test_float64_batches_are_accepted_and_give_the_float32_answer(kind):
+    torch.manual_seed(0)
+    encoder, x = make(kind)
+    encoder.eval()
+    with torch.no_grad():
+        expected = encoder(x)
+        got = encoder(x.double())  # what torch.from_numpy gives for a NumPy float array
+    assert got.dtype == torch.float32 and torch.allclose(got, expected, atol=1e-5)

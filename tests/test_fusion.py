@@ -450,3 +450,27 @@ def test_encoders_must_have_out_dim():
         make_fusion_model("gated", {}, C)
     with pytest.raises(ValueError, match="num_classes"):
         make_fusion_model("intermediate", encoders(), 0)
+
+
+@pytest.mark.parametrize("method", FUSION_METHODS)
+def test_float64_inputs_as_numpy_gives_them_work_and_match_float32(method):
+    """NumPy arrays are float64; every method accepts them and answers as for float32."""
+    torch.manual_seed(0)
+    model = build(method).eval()
+    x = batch()
+    with torch.no_grad():
+        expected = model(x)
+        got = model({k: v.double() for k, v in x.items()})
+    assert got.dtype == torch.float32 and torch.allclose(got, expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("method", FUSION_METHODS)
+def test_a_training_run_whose_last_batch_has_one_row_works_for_every_method(method):
+    """9 samples in batches of 4 leave a batch of one, which BatchNorm cannot normalise: fit skips it."""
+    from mmlearn.data.base import MultimodalDataset
+    from mmlearn.training import train_classifier
+
+    torch.manual_seed(0)
+    data = MultimodalDataset(batch(9), torch.arange(9) % C)
+    history = train_classifier(build(method), data, epochs=1, lr=0.01, batch_size=4, progress=False)
+    assert len(history) == 1

@@ -1,5 +1,8 @@
 """One small feature extractor per modality.
 
+Taught in lesson 01 (section 5, "One feature extractor per modality"); every later lesson builds on
+them.
+
 Every encoder is an ``nn.Module`` that maps a batch of one modality to
 ``(B, out_dim)`` features and has an ``out_dim`` attribute, so fusion models
 can be built from any mix of them. Each also has ``tokens(x)`` returning

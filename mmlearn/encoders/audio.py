@@ -1,5 +1,7 @@
 """An encoder for audio features (MFCC or log-mel), not for raw waveforms.
 
+Taught in lesson 01 (section 5, "One feature extractor per modality"); used in lessons 05 and 08.
+
 Design choice: a 1-D CNN over time, with the n_feat coefficients (or mel
 bands) as input channels. A spoken word shifts in time from one recording to
 the next, so convolving along time pays off; MFCC coefficients are not local

@@ -1,5 +1,8 @@
 """A small convolutional image encoder for every image in the course.
 
+Taught in lesson 01 (section 5, "One feature extractor per modality"); used in lessons 04, 05 and
+later.
+
 One class covers the 8x8 handwritten digits, the 32x32 lesion images and the
 75x75 Sort-of-CLEVR scenes: convolutions do not care about the image size, and
 adaptive pooling at the end turns any feature map into a fixed-size vector.
@@ -12,7 +15,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from mmlearn.validation import check_positive_int, check_tensor
+from mmlearn.validation import check_positive_int, check_tensor, to_module_dtype
 
 
 def check_image_batch(x, name: str, in_channels: int) -> torch.Tensor:
@@ -71,7 +74,7 @@ class ImageEncoder(nn.Module):
     def feature_map(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C, H, W) -> (B, token_dim, H', W'): the last convolution's output, for attention maps."""
         x = check_image_batch(x, "ImageEncoder input", self.in_channels)
-        return self.conv(x)
+        return self.conv(to_module_dtype(x, self))
 
     def tokens(self, x: torch.Tensor) -> tuple[torch.Tensor, None]:
         """(B, C, H, W) -> (B, H'*W', token_dim): one token per feature-map cell; no padding mask."""

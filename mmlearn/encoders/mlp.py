@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from mmlearn.validation import check_positive_int, check_tensor
+from mmlearn.validation import check_positive_int, check_tensor, to_module_dtype
 
 
 class MLPEncoder(nn.Module):
@@ -58,4 +58,4 @@ class MLPEncoder(nn.Module):
         return self.forward(x).unsqueeze(1), None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.mlp(self._check(x))  # (B, out_dim)
+        return self.mlp(to_module_dtype(self._check(x), self))  # (B, out_dim)

@@ -1,5 +1,7 @@
 """A 1-D convolutional encoder for multi-channel time series.
 
+Taught in lesson 01 (section 5, "One feature extractor per modality").
+
 Accelerometers, heart-rate monitors and the rows of an MFCC matrix are all
 "a few channels that change over time": a 1-D convolution slides along time
 and looks at every channel at once. ``AudioEncoder`` reuses this class.
@@ -12,7 +14,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from mmlearn.validation import check_positive_int, check_tensor
+from mmlearn.validation import check_positive_int, check_tensor, to_module_dtype
 
 
 class SensorEncoder(nn.Module):
@@ -71,7 +73,7 @@ class SensorEncoder(nn.Module):
 
     def feature_map(self, x: torch.Tensor) -> torch.Tensor:
         """(B, channels, T) -> (B, token_dim, T'): the convolution output along time."""
-        return self.conv(self.input_norm(self._check(x)))
+        return self.conv(self.input_norm(to_module_dtype(self._check(x), self)))
 
     def tokens(self, x: torch.Tensor) -> tuple[torch.Tensor, None]:
         """(B, channels, T) -> (B, T', token_dim): one token per time step; no padding mask."""

@@ -1,5 +1,7 @@
 """A text encoder: token ids -> one feature vector per sentence.
 
+Taught in lesson 01 (section 5, "One feature extractor per modality"); used in lesson 04 and later.
+
 Sentences in a batch have different lengths, so they are right-padded with a
 pad id. The padding must not change the result: the GRU reads each sentence
 only up to its own length (``pack_padded_sequence``), and the transformer is

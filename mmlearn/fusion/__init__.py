@@ -1,5 +1,8 @@
 """Ten ways to fuse modalities behind one interface.
 
+Taught in lesson 02 (section 2, "The fusion family, with the maths"); lessons 05, 08 and 09 reuse
+it.
+
 Every model is built as ``make_fusion_model(method, encoders, num_classes, **options)``
 from a ``{modality name: encoder}`` dict, and maps a ``{modality name: batch}``
 dict to ``(B, num_classes)`` logits (log-probabilities for the late methods).

@@ -1,5 +1,7 @@
 """Cross-modal attention fusion: modalities as tokens that attend to each other.
 
+Taught in lesson 02 (section 2, "The fusion family, with the maths").
+
 Each modality becomes one token (its feature vector projected to ``d_model``,
 plus a learned modality embedding), or, with ``tokens=True``, several tokens
 (image cells, words, time steps from the encoder's ``tokens`` method). One

@@ -1,5 +1,7 @@
 """What every fusion model shares: one interface and one set of input checks.
 
+Taught in lesson 02 (section 2, "The fusion family, with the maths").
+
 Every fusion model is built from ``{modality name: encoder}`` and a number of
 classes, and maps ``{modality name: batch}`` to logits of shape
 ``(B, num_classes)``. Keeping that one interface lets a lesson train, compare

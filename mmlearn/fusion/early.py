@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from mmlearn.fusion.base import FusionModel, fill_missing, mlp_head
+from mmlearn.validation import to_module_dtype
 
 
 class EarlyFusion(FusionModel):
@@ -86,4 +87,4 @@ class EarlyFusion(FusionModel):
         return torch.cat([flat[m] for m in self.modalities], dim=1)  # (B, fused_dim)
 
     def forward(self, inputs: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        return self.head(self.norm(self.flatten_inputs(inputs)))  # (B, num_classes)
+        return self.head(self.norm(to_module_dtype(self.flatten_inputs(inputs), self)))  # (B, num_classes)

@@ -1,5 +1,7 @@
 """Gated fusion: a small network decides, per sample, how much to trust each modality.
 
+Taught in lesson 02 (section 2, "The fusion family, with the maths").
+
 In the spirit of the Gated Multimodal Unit (Arevalo et al. 2017): each
 modality's features are projected to a common size (tanh), a gate network
 reads all features and outputs one weight per modality (softmax), and the

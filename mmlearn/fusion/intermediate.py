@@ -1,5 +1,7 @@
 """Intermediate (feature-level) fusion: encode each modality, concatenate the features, classify.
 
+Taught in lesson 02 (section 2, "The fusion family, with the maths"); lesson 05's model.
+
 The workhorse of multimodal learning: each modality keeps an encoder suited
 to it, and one head learns from all features together, so it can use
 interactions between modalities that late fusion never sees.

@@ -1,5 +1,7 @@
 """Late fusion: one complete classifier per modality, combined at the decision level.
 
+Taught in lesson 02 (section 2, "The fusion family, with the maths").
+
 Each modality gets its own classifier; only their class probabilities are
 combined. Four combination rules:
 
