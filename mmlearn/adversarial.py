@@ -1,5 +1,7 @@
 """Adversarial perturbations of one modality: FGSM and PGD, as attacks and as training transforms.
 
+Taught in lesson 05 (section 5, "Adversarial examples on one modality").
+
 A multimodal model can be fooled through a single modality: a perturbation
 too small to notice in the audio features alone may flip the prediction.
 ``fgsm`` takes one step along the sign of the loss gradient (Goodfellow et

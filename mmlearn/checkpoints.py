@@ -1,8 +1,8 @@
 """Saving and loading trained weights safely: one save, one load, for every lesson.
 
-Taught in lesson 00 (section "How the course works": shipped checkpoints) and
-used by every lesson that ships or resumes a model (``mmlearn.training.fit``
-resumes an interrupted run from one).
+Used by ``mmlearn.training.fit`` (lessons 02 and 04 train through it) to
+resume an interrupted run, and by every lesson that ships a trained model
+(lessons 07 and 11, planned).
 
 Two dangers, two rules:
 

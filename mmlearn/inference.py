@@ -1,9 +1,9 @@
 """Running a trained model: accuracy, probabilities, embeddings, cross-modal similarities.
 
-Taught in lesson 02 (section "Training and testing every method":
-``evaluate``), lesson 03 (section "Learned projection heads": ``embed``) and
-lesson 04 (section "CLIP": ``cross_modal_similarity``); every later lesson
-uses them.
+Taught in lesson 02 (section 3, "Train everything": ``evaluate``), lesson 03
+(section 3, "Learned projection heads with a ranking loss": ``embed``) and
+lesson 04 (section 3, "CLIP": ``cross_modal_similarity``); every later
+lesson uses them.
 
 Each function runs the model in eval mode (dropout off, BatchNorm on its
 running statistics) without gradients, and puts every module back in the

@@ -1,6 +1,6 @@
 """Losses that pull paired modalities together in one embedding space.
 
-Lesson 03 (section "Learned projection heads") trains with the hinge ranking
+Lesson 03 (section 3, "Learned projection heads with a ranking loss") trains with the hinge ranking
 loss of VSE++ (Faghri et al. 2018), ``ranking_loss`` / ``RankingLoss``: a
 matching pair must score higher than the non-matching pairs by a margin, and
 keeping only the hardest negative of each query gives a much better recall@1

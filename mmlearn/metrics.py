@@ -1,5 +1,8 @@
 """The numbers each lesson reports: accuracy, retrieval recall@k, AUROC, calibration.
 
+Taught in lesson 02 (accuracy), lesson 03 (section 2, recall@k) and lesson 04 (retrieval); later
+lessons add theirs.
+
 Classification metrics wrap scikit-learn; retrieval and calibration, which
 scikit-learn does not cover in the form the lessons need, are written here
 with their conventions spelled out. Every function accepts torch tensors or

@@ -1,5 +1,7 @@
 """The course's figures: learning curves, confusion matrices, embeddings, retrieval, robustness.
 
+Every lesson's figures, from lesson 01 on; each function names what it draws.
+
 Each function draws on ``ax`` when one is given (so lessons can compose
 panels) or on a new figure, and returns the ``Figure``; none calls
 ``plt.show()``. In Jupyter, assign the result (``fig = plot_...``) or end

@@ -1,5 +1,8 @@
 """Set-ups that a lesson and its seed benchmark share, written once.
 
+Lesson 04 (sections 1 and 5) and lesson 05 (section 1, "Data and one model recipe") build their data
+and models here.
+
 A lesson's claims are measured over several seeds by a script in
 ``benchmarks/``; both must build exactly the same data and models, so the
 recipe lives here and both import it.

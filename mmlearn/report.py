@@ -1,6 +1,6 @@
 """Key results and claims of a lesson, printed for the reader and saved for the course run.
 
-Taught in lesson 00 (section "How the course works"); every lesson uses it.
+Taught in lesson 00 (section 6, "Results of this lesson"); every lesson uses it.
 
 A lesson calls ``record("acc_early", 0.91)`` for each figure it teaches and
 ``claim("fusion_beats_unimodal", holds, "best fusion beats ...")`` for each

@@ -1,5 +1,7 @@
 """Where and how the lessons run: device choice, seeding, figure style.
 
+Taught in lesson 00 (sections 2, "The device", and 3, "Repeatable runs").
+
 Kept in one place so that no notebook names a device or repeats the seeding
 recipe, and so that a lesson behaves the same on a laptop CPU, a GPU and Colab.
 """

@@ -1,5 +1,7 @@
 """Training strategies for multimodal models: modality dropout and staged training.
 
+Taught in lesson 05 (sections 3, "Staged training", and 4, "Modality dropout").
+
 Training every part of a fusion model together (joint training) is the
 default, but it has two known weak spots. A model that always sees every
 modality learns to lean on the easiest one and breaks when that one is

@@ -1,7 +1,8 @@
 """One training loop for every lesson: ``fit`` drives epochs, a step function says what one batch does.
 
-Taught in lesson 02 (section "Training and testing every method") and lesson
-04 (section "CLIP"); every later lesson trains through it.
+Taught in lesson 02 (section 3, "Train everything") and lesson 04 (section 3,
+"CLIP: the other captions of the batch are the negatives"); every later lesson
+trains through it.
 
 Why one loop: classification, contrastive pairs and sequence outputs differ
 only in what happens to one batch (which forward pass, which loss, which

@@ -1,5 +1,7 @@
 """Command line of the course: ``python -m mmlearn.course COMMAND``.
 
+Lesson 00 (section "How this course works") and the README explain these commands.
+
 build-notebooks   write notebooks/ (student copies) from solutions/
 check-notebooks   fail if notebooks/ is not what build-notebooks would write
 execute [NB...]   run solution notebooks in place (authors, before committing)

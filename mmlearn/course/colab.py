@@ -1,5 +1,7 @@
 """The repository that Colab badges and set-up cells point to, set in one place.
 
+Lesson 00 (section "How this course works") explains the Colab set-up cell this module writes.
+
 A teacher who forks the course runs
 ``python -m mmlearn.course set-repo OWNER/NAME`` once: it rewrites
 ``REPOSITORY`` below and every notebook's badge and set-up cell.

@@ -1,5 +1,7 @@
 """Execute lesson notebooks headless: in place for authors, or as the course run.
 
+Lesson 00 (section 6, "Results of this lesson") explains the results file this module gathers.
+
 ``make course`` calls ``run_course``: every notebook of ``solutions/`` runs in
 a fresh kernel, its executed copy and an HTML page go to ``build/course/``,
 and the results that the lessons ``record`` are gathered into

@@ -1,5 +1,7 @@
 """Turn the complete lessons in ``solutions/`` into student copies in ``notebooks/``.
 
+Lesson 00 (section 5, "Exercises") explains the student copies this module writes.
+
 ``solutions/`` is the single source. Exercise code sits between
 ``### BEGIN SOLUTION`` and ``### END SOLUTION`` inside a function body; the
 student copy replaces it with a stub that raises ``NotImplementedError``

@@ -1,5 +1,8 @@
 """Offline datasets: generated or shipped, deterministic per seed, no download.
 
+Lesson 01 ("What a modality is") opens every dataset here; each generator's docstring names the
+lessons that use it.
+
 | function | modalities | lesson |
 |---|---|---|
 | ``sort_of_clevr`` | image + question bits (Sort-of-CLEVR VQA) | 07 |

@@ -1,5 +1,7 @@
 """Log-mel spectrograms and MFCCs for batches of short 8 kHz clips.
 
+Taught in lesson 01 (section 3, "Audio"); the audio of lessons 02, 05 and 08 goes through it.
+
 Why this module exists: a network learns faster from a time-frequency picture
 of speech than from raw samples. librosa computes the features; this module
 fixes parameters that suit 0.7 s clips at 8 kHz, works on a whole batch in one

@@ -1,6 +1,7 @@
 """Audio-visual digits: handwritten digits paired with spoken ones.
 
-Why this module exists: lesson 08 needs a task where neither modality alone is
+Taught in lessons 02 and 05 (section 1 of each) and used again in lesson 08.
+Why this module exists: those lessons need a task where neither modality alone is
 enough, in the spirit of AV-MNIST (Vielzeuf et al. 2018), with no download.
 
 - Images: real 8x8 handwriting from scikit-learn's digits set (1,797 images,

@@ -1,7 +1,7 @@
 """The one dataset shape every lesson uses.
 
-Taught in lesson 00 (section "How the course works") and lesson 01; every
-lesson after them loads its data as a ``MultimodalDataset``.
+Taught in lesson 00 (section 4, "Modalities as tensors: a first look") and
+lesson 01; every lesson after them loads its data as a ``MultimodalDataset``.
 
 The data contract: every offline generator is ``name(n, *, seed, ...)`` and
 returns a ``MultimodalDataset`` (or, for a generator whose splits must not

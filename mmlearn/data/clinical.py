@@ -1,5 +1,7 @@
 """Clinical skin lesions: a picture and a patient record per case, with the best possible answer known.
 
+For lesson 09 (medical diagnosis, planned): fusion measured against the Bayes-optimal limit.
+
 Why this module exists: the medical lesson compares image-only, record-only
 and fused models, and wants to print beside each one the accuracy and AUROC
 that *no* model could beat on the same cases. ``clinical_model`` holds the

@@ -1,5 +1,8 @@
 r"""The generative model behind the clinical-lesion dataset, and its exact Bayes posterior.
 
+For lesson 09 (medical diagnosis, planned): the generative model whose exact posterior is the Bayes
+limit.
+
 Why this module exists: a medical-fusion lesson should say how good a model
 *could* be, not only how good it is. Real data never tells you that; a model
 written down in full does. This module samples cases from the model below and

@@ -1,5 +1,8 @@
 """Corrupt one modality on purpose, at a level between 0 and 1.
 
+Taught in lesson 02 (sections 4 and 5: a noisy and a missing modality); lessons 05 and 08 use it
+too.
+
 Why this module exists: a fusion model is only as useful as its behaviour when
 one input goes bad. MultiBench (Liang et al. 2021) measures robustness by
 corrupting one modality at levels 0.0, 0.1, ..., 1.0 and plotting accuracy

@@ -1,5 +1,7 @@
 r"""Draw skin-lesion-like RGB images from the four ABCD factors.
 
+For lesson 09 (medical diagnosis, planned): the pictures of the clinical lesions.
+
 Why this module exists: the clinical lesson needs pictures whose diagnostic
 content is known exactly. Each picture is a pigmented blob on skin, drawn for
 a whole batch at once on a pixel grid in polar coordinates (no per-pixel

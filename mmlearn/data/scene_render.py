@@ -1,5 +1,7 @@
 """Sort-of-CLEVR scenes: coloured squares, circles and triangles on a plain canvas.
 
+Taught in lesson 01 (section 1, "Images"); the scenes of lessons 03, 04, 06 and 07 are drawn here.
+
 Santoro et al. (2017, Sec. 5.3 and Supplement D) built Sort-of-CLEVR to test
 relational reasoning without the cost of real CLEVR renders: 75x75 images,
 six objects, one per colour, each a square or a circle, never overlapping.

@@ -1,5 +1,7 @@
 """Spoken digits "zero" ... "nine", shipped inside the package.
 
+Taught in lesson 01 (section 3, "Audio"); the spoken half of the digits of lessons 02, 05 and 08.
+
 Why this module exists: the audio-visual lesson needs real-sounding speech
 with no download. ``scripts/make_spoken_digits.py`` synthesised 880 clips
 (88 espeak-ng speakers x 10 digits, 8 kHz, 0.7 s, 8-bit mu-law) into

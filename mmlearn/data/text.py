@@ -1,5 +1,7 @@
 """A small word-level vocabulary for captions and questions.
 
+Taught in lesson 01 (section 2, "Text"); lessons 03, 04 and 06 tokenise captions with it.
+
 The course's texts are short, templated English, so a word-level tokenizer is
 enough and is easy to read: lower-case, split words from punctuation, map
 each word to an id. Four special tokens frame every sequence:

@@ -1,5 +1,7 @@
 """Opt-in loaders for real datasets (they download, so no lesson calls them).
 
+No lesson needs these; they swap a lesson's generated data for real data (README).
+
 Every lesson runs on the course's generated data. These loaders are for a
 student who wants to repeat a lesson on the real thing, on a machine with
 internet: MNIST with spoken digits (AV-MNIST style), spoken digits alone

@@ -1,5 +1,7 @@
 """What the real-data loaders share, so that they have one shape.
 
+Shared by the opt-in real-data loaders; no lesson needs them.
+
 Every loader is ``load_name(root, split, *, download=False, ...)`` and returns
 a ``MultimodalDataset``. ``split`` is always one of ``train``, ``val``,
 ``test`` (``mmlearn.data.base.SPLITS``), whatever the source calls them; each

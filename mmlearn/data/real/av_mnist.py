@@ -1,5 +1,7 @@
 """AV-MNIST style data from real recordings: MNIST images paired with spoken digits.
 
+A real-data alternative to the audio-visual digits of lessons 02, 05 and 08; no lesson needs it.
+
 The offline lesson pairs written digits with synthesised speech
 (``mmlearn.data.av_digits``). This loader builds the same kind of dataset from
 real data, in the spirit of AV-MNIST (Vielzeuf et al. 2018): each MNIST image

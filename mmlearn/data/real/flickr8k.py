@@ -1,5 +1,7 @@
 """Flickr8k captions from a local copy, shaped like the course's scene captions.
 
+A real-data alternative to the captioned scenes of lessons 03, 04 and 06; no lesson needs it.
+
 Flickr8k (Hodosh et al. 2013) is the dataset the captioning lesson's
 reference figures come from: about 8,000 Flickr photos with five captions
 each. Its images are Flickr users' photos distributed under the dataset's own

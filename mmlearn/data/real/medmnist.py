@@ -1,5 +1,7 @@
 """MedMNIST images through the ``medmnist`` package, as a ``MultimodalDataset``.
 
+A real-data alternative to the lesion images of lesson 09; no lesson needs it.
+
 The medical lesson runs on generated lesions whose Bayes-optimal accuracy is
 known. MedMNIST (Yang et al. 2023) is the real counterpart: small, labelled
 medical images (DermaMNIST: dermatoscopic lesions, 7 classes;
