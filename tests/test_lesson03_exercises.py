@@ -5,6 +5,7 @@ import torch
 from mmlearn.exercises import check
 from mmlearn.exercises.checker import passed
 from mmlearn.exercises.lesson03 import cosine_similarity_matrix_reference, recall_at_1_reference
+from mmlearn.metrics import recall_at_k
 
 
 def test_references_pass(capsys):
@@ -29,3 +30,24 @@ def test_wrong_answers_fail(capsys):
     assert not passed("03.1")  # right values, but no ValueError for mismatched dimensions
     check("03.2", lambda s: float((s.argmax(dim=0) == torch.arange(len(s))).float().mean()))  # columns
     assert not passed("03.2")
+
+
+def test_recall_at_1_ties_count_as_misses():
+    """Like mmlearn.metrics.recall_at_k: a collapsed matrix (all entries equal) scores 0, not 1/N."""
+    collapsed = torch.full((6, 6), 0.3)
+    assert recall_at_1_reference(collapsed) == 0.0 == recall_at_k(collapsed, 1)
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(5):
+        s = torch.randint(0, 3, (8, 8), generator=gen).float()  # many ties
+        assert recall_at_1_reference(s) == recall_at_k(s, 1)
+
+
+def test_a_string_is_not_a_recall(capsys):
+    check("03.2", lambda s: str(recall_at_1_reference(s)))
+    assert not passed("03.2")
+    assert "should be a number (a Python float), got str" in capsys.readouterr().out
+
+
+def test_an_argmax_answer_that_breaks_ties_in_its_favour_fails():
+    check("03.2", lambda s: float((s.argmax(dim=1) == torch.arange(len(s))).float().mean()))
+    assert not passed("03.2")  # argmax picks column 0 of a tied row: a collapsed model gets a lucky 1/N

@@ -75,3 +75,30 @@ def test_wrong_fgsm_fails(capsys):
 
     check("05.2", not_detached)
     assert not passed("05.2")
+
+
+def _zero_inputs(model, inputs, labels, modality, epsilon):
+    for x in inputs.values():
+        x.zero_()
+    return fgsm_step_reference(model, inputs, labels, modality, epsilon)
+
+
+def _zero_model(model, inputs, labels, modality, epsilon):
+    with torch.no_grad():
+        for p in model.parameters():
+            p.zero_()
+    return fgsm_step_reference(model, inputs, labels, modality, epsilon)
+
+
+@pytest.mark.parametrize("cheat", [_zero_inputs, _zero_model], ids=["zeroes inputs", "zeroes the model"])
+def test_fgsm_changing_its_arguments_cannot_pass(cheat, capsys):
+    """Both used to pass: the reference was computed afterwards, on the same (zeroed) objects."""
+    check("05.2", cheat)
+    assert not passed("05.2")
+    assert "wrong values" in capsys.readouterr().out
+
+
+def test_dropout_must_return_a_dict(capsys):
+    check("05.1", lambda inputs, p, gen: list(modality_dropout_reference(inputs, p, gen).values()))
+    assert not passed("05.1")
+    assert "should return a dict of tensors, got list" in capsys.readouterr().out

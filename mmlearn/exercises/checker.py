@@ -1,17 +1,66 @@
-"""The machinery behind ``check``: a registry of specs, a timeout, messages.
+"""The machinery behind ``check``: a registry of specs, an isolated run, messages.
+
+Taught in lesson 00 (section 5, "Exercises"); students need not read further.
 
 A spec is a function registered with ``@exercise("NN.k", title, hint)`` that
 receives the student's function and raises ``ExerciseFailure`` with a message
-when the answer is wrong. Everything the student's code does wrong (raise,
-return the wrong shape, loop forever) becomes a printed message instead of an
-exception, because one unfinished exercise must not stop the rest of a lesson.
+when the answer is wrong. Everything the student's code does wrong becomes a
+printed message instead of stopping the notebook, because one unfinished
+exercise must not stop the rest of a lesson:
+
+- it raises, even ``SystemExit`` (``sys.exit()``), ``KeyboardInterrupt`` or
+  ``GeneratorExit``: the verdict names what it raised;
+- it loops forever, even inside ``try: ... except BaseException: pass``: the
+  check stops after ``timeout_s`` seconds;
+- it ends the process (``os._exit``) or crashes it: the verdict says so and the
+  notebook goes on;
+- it prints megabytes: only the first ``OUTPUT_LIMIT`` characters are shown;
+- it changes its input tensors in place: specs compute the reference first and
+  pass the student copies, so that cannot make a wrong answer pass;
+- it returns the right value as the wrong type (the string ``"0.4"``):
+  ``expect_close`` names the type it expected.
+
+How a check runs. Where ``os.fork`` exists (Linux, macOS) the whole spec runs
+in a forked child process: the child sees the notebook's function without
+pickling it, its own copies of everything, and only the verdict (a few
+strings), the student's printed output and the final state of torch's global
+random generator come back through a pipe. A child that outlives the time
+limit, exits or crashes is killed (with any process it started) and the
+notebook's kernel never notices. The parent adopts the child's torch random
+state, so a lesson's later cells draw the same numbers as if the check had run
+in the kernel itself. The child uses one torch thread: a forked copy of an
+OpenMP thread pool deadlocks, and exercise inputs are tiny.
+
+Fallback. Where ``fork`` is unavailable (Windows), or when the environment
+variable ``MMLEARN_CHECK_IN_PROCESS=1`` asks for it (or the child cannot
+start), the spec runs in the kernel itself, in a daemon thread joined for at
+most ``timeout_s``. That fallback cannot stop a runaway function: after a
+timeout it keeps running in the background (the verdict says so), ``os._exit``
+ends the kernel, and the function's side effects stay.
+
+A keyboard interrupt of the notebook itself (the stop button) while a check
+waits is not swallowed: the child is killed and the interrupt goes on, so the
+stop button still stops a "Run all".
 """
 
 from __future__ import annotations
 
+import builtins
+import contextlib
 import importlib
+import io
+import math
+import numbers
+import os
+import pickle
+import selectors
 import signal
+import struct
+import sys
+import tempfile
 import threading
+import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -19,6 +68,8 @@ import numpy as np
 import torch
 
 DEFAULT_TIMEOUT_S = 20.0
+OUTPUT_LIMIT = 10_000  # characters of the student's printed output shown per check
+IN_PROCESS_ENV = "MMLEARN_CHECK_IN_PROCESS"
 
 
 class ExerciseFailure(Exception):
@@ -26,15 +77,11 @@ class ExerciseFailure(Exception):
 
 
 class _StudentError(Exception):
-    """Wraps an exception raised inside the student's own function."""
+    """Wraps anything raised inside the student's own function (``BaseException`` included)."""
 
     def __init__(self, original: BaseException):
-        super().__init__(str(original))
+        super().__init__(type(original).__name__)
         self.original = original
-
-
-class _Timeout(Exception):
-    pass
 
 
 @dataclass(frozen=True)
@@ -50,13 +97,25 @@ _REGISTRY: dict[str, Exercise] = {}
 _PASSED: set[str] = set()
 
 
+def _timeout_error(timeout_s) -> str | None:
+    """Why ``timeout_s`` is not a usable time limit, or None when it is."""
+    if isinstance(timeout_s, bool) or not isinstance(timeout_s, numbers.Real):
+        return f"timeout_s must be a number of seconds, got {type(timeout_s).__name__} {timeout_s!r}"
+    if not (math.isfinite(timeout_s) and timeout_s > 0):
+        return f"timeout_s must be a positive, finite number of seconds, got {timeout_s!r}"
+    return None
+
+
 def exercise(exercise_id: str, title: str, hint: str, timeout_s: float = DEFAULT_TIMEOUT_S):
     """Register ``spec`` as the test of exercise ``exercise_id`` (e.g. ``"02.1"``)."""
+    problem = _timeout_error(timeout_s)
+    if problem:
+        raise ValueError(f"exercise {exercise_id}: {problem}")
 
     def register(spec: Callable) -> Callable:
         if exercise_id in _REGISTRY:
             raise ValueError(f"exercise {exercise_id} is registered twice")
-        _REGISTRY[exercise_id] = Exercise(exercise_id, title, hint, spec, timeout_s)
+        _REGISTRY[exercise_id] = Exercise(exercise_id, title, hint, spec, float(timeout_s))
         return spec
 
     return register
@@ -84,68 +143,300 @@ def get_exercise(exercise_id: str) -> Exercise:
 
 
 def _guarded(fn: Callable) -> Callable:
-    """Wrap the student's function so its own exceptions can be told apart."""
+    """Wrap the student's function so that whatever it raises can be told apart from the spec's own."""
 
     def call(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except (_Timeout, KeyboardInterrupt):
-            raise
-        except Exception as err:
+        except BaseException as err:  # sys.exit() and KeyboardInterrupt too: reported, never obeyed
             raise _StudentError(err) from err
 
     return call
 
 
-def _run_with_timeout(task: Callable[[], None], seconds: float) -> None:
-    """Run ``task``; raise ``_Timeout`` if it takes longer than ``seconds``.
+def _text(obj, limit: int = 300) -> str:
+    """str(obj), cut to ``limit`` characters, and never an exception."""
+    try:
+        text = str(obj)
+    except BaseException:  # an exception whose __str__ fails
+        text = f"<{type(obj).__name__} that cannot be printed>"
+    return text if len(text) <= limit else text[:limit] + "..."
 
-    In the main thread on Unix (a Jupyter kernel) an alarm signal interrupts
-    even an endless Python loop. Elsewhere the task runs in a daemon thread
-    that is abandoned on timeout.
-    """
-    if hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread():
 
-        def on_alarm(signum, frame):
-            raise _Timeout()
+# A verdict is (status, message, show_hint); status is "passed", "not_done" or "failed".
+Verdict = tuple[str, str, bool]
 
-        previous = signal.signal(signal.SIGALRM, on_alarm)
-        signal.setitimer(signal.ITIMER_REAL, seconds)
+
+def _student_verdict(original: BaseException) -> Verdict:
+    name = type(original).__name__
+    if isinstance(original, NotImplementedError):
+        return ("not_done", "", False)
+    if isinstance(original, SystemExit):
+        code = "" if original.code is None else repr(original.code)
+        return (
+            "failed",
+            f"your function called sys.exit({code}) (it raised SystemExit). A checked function must "
+            "return its result, not end the program; the notebook goes on.",
+            False,
+        )
+    if not isinstance(original, Exception):  # KeyboardInterrupt, GeneratorExit, ...
+        return (
+            "failed",
+            f"your function raised {name}, which would stop the notebook. A checked function must "
+            "return its result; the notebook goes on.",
+            False,
+        )
+    message = f"your function raised {name}: {_text(original)}"
+    if "CUDA" in message and "forked subprocess" in message:
+        message += (
+            "\n   (The checker runs your function in a copy of this process, which cannot use a GPU this "
+            "notebook already uses: leave the tensors on the device they come on, here the CPU.)"
+        )
+    return ("failed", message, True)
+
+
+def _run_spec(ex: Exercise, student_fn: Callable) -> Verdict:
+    """Run the spec here and now; turn every outcome into a verdict."""
+    try:
+        ex.spec(_guarded(student_fn))
+    except _StudentError as err:
+        return _student_verdict(err.original)
+    except ExerciseFailure as err:
+        return ("failed", _text(err, 2000), True)
+    except BaseException as err:  # a bug in the spec itself must not stop the notebook either
+        message = f"the checker could not test your answer ({type(err).__name__}: {_text(err)})."
+        return ("failed", message, False)
+    return ("passed", "", False)
+
+
+class _CappedOutput(io.TextIOBase):
+    """A text stream that keeps the first ``limit`` characters written and counts the rest."""
+
+    def __init__(self, limit: int = OUTPUT_LIMIT):
+        super().__init__()
+        self.limit = limit
+        self.parts: list[str] = []
+        self.kept = 0
+        self.cut = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, s) -> int:
+        if not isinstance(s, str):
+            raise TypeError(f"write() argument must be str, not {type(s).__name__}")
+        room = self.limit - self.kept
+        if room > 0:
+            self.parts.append(s[:room])
+            self.kept += min(room, len(s))
+        self.cut += max(0, len(s) - max(room, 0))
+        return len(s)
+
+    def add_raw(self, data: bytes, total: int) -> None:
+        """Add bytes written straight to file descriptors 1 and 2 (``total`` of them, ``data`` the head)."""
+        text = data.decode("utf-8", errors="replace")
+        self.write(text)
+        self.cut += max(0, total - len(data))
+
+    def getvalue(self) -> str:
+        return "".join(self.parts)
+
+
+# --- the isolated run: a forked child --------------------------------------------------------------------
+
+
+def _fork_available() -> bool:
+    return hasattr(os, "fork") and os.environ.get(IN_PROCESS_ENV, "").strip().lower() not in (
+        "1",
+        "true",
+        "yes",
+    )
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _no_input(prompt: str = "", *args, **kwargs) -> str:
+    raise EOFError("input() is not available while the checker runs your function: pass values as arguments")
+
+
+def _child(ex: Exercise, student_fn: Callable, write_fd: int) -> None:
+    """Body of the forked child: set up, say "S" (started), run the spec, send the result."""
+    with contextlib.suppress(OSError):
+        os.setpgid(0, 0)  # its own process group: killing the group also ends what it started
+    with contextlib.suppress(ValueError, OSError):
+        signal.set_wakeup_fd(-1)  # the kernel's event loop owns that fd, not this copy
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)  # input() gets EOF instead of waiting for a notebook that cannot answer
+    try:
+        raw = tempfile.TemporaryFile()
+        raw_fd = raw.fileno()
+    except OSError:
+        raw, raw_fd = None, devnull
+    os.dup2(raw_fd, 1)  # output written below Python (os.write, C code): captured, capped below
+    os.dup2(raw_fd, 2)
+    out = _CappedOutput()
+    sys.stdin = io.StringIO("")
+    sys.stdout = sys.stderr = out
+    builtins.input = _no_input  # Jupyter's input() would ask the notebook's front end, which never answers
+    if "getpass" in sys.modules:
+        sys.modules["getpass"].getpass = _no_input
+    torch.set_num_threads(1)  # a forked copy of an OpenMP pool deadlocks on first use
+    os.write(write_fd, b"S")
+    verdict = _run_spec(ex, student_fn)
+    sys.stdout = sys.stderr = io.StringIO()  # nothing the cleanup prints counts
+    if raw is not None:
+        with contextlib.suppress(OSError):
+            total = os.fstat(raw_fd).st_size
+            if total:
+                out.add_raw(os.pread(raw_fd, OUTPUT_LIMIT, 0), total)
+    rng = torch.get_rng_state().numpy().tobytes()
+    payload = pickle.dumps((verdict, out.getvalue(), out.cut, rng))
+    _write_all(write_fd, struct.pack("!Q", len(payload)) + payload)
+
+
+def _kill(pid: int) -> None:
+    for kill in (getattr(os, "killpg", None), os.kill):
+        if kill is not None:
+            with contextlib.suppress(OSError):
+                kill(pid, signal.SIGKILL)
+
+
+def _reap(pid: int) -> int | None:
+    """Wait for the child to end; its status, or None if someone else reaped it (SIGCHLD ignored)."""
+    try:
+        return os.waitpid(pid, 0)[1]
+    except ChildProcessError:
+        return None
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def _run_forked(ex: Exercise, student_fn: Callable, limit: float):
+    """Run the spec in a forked child; None if the child could not even start."""
+    read_fd, write_fd = os.pipe()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # "multi-threaded, use of fork()" (3.12+)
+            pid = os.fork()
+    except OSError:
+        os.close(read_fd)
+        os.close(write_fd)
+        return None
+    if pid == 0:  # the child: whatever happens, it never returns into the notebook's code
         try:
-            task()
+            os.close(read_fd)
+            _child(ex, student_fn, write_fd)
         finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
-        return
-    outcome: list[BaseException] = []
+            os._exit(0)
+    os.close(write_fd)
+    with contextlib.suppress(OSError):
+        os.setpgid(pid, pid)  # also from this side, so that a kill right away reaches the group
+    data = bytearray()
+    timed_out = complete = False
+    try:
+        with selectors.DefaultSelector() as selector:
+            selector.register(read_fd, selectors.EVENT_READ)
+            deadline = time.monotonic() + limit
+            while not complete:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not selector.select(remaining):
+                    timed_out = True
+                    break
+                chunk = os.read(read_fd, 1 << 16)
+                if not chunk:
+                    break  # the child ended (or closed the pipe)
+                data += chunk
+                complete = len(data) >= 9 and len(data) >= 9 + struct.unpack("!Q", data[1:9])[0]
+    finally:  # also on the notebook's own KeyboardInterrupt: no child outlives its check
+        os.close(read_fd)
+        _kill(pid)
+        if not complete:
+            status = _reap(pid)
+    if complete:
+        # Tearing down a copy of a large kernel takes as long as the fork: reap it in the background.
+        threading.Thread(target=_reap, args=(pid,), name="check reaper", daemon=True).start()
+        verdict, output, cut, rng = pickle.loads(bytes(data[9:]))
+        with contextlib.suppress(Exception):
+            torch.set_rng_state(torch.frombuffer(bytearray(rng), dtype=torch.uint8))
+        return verdict, output, cut
+    if not data.startswith(b"S"):
+        return None  # it never started: let the caller run the spec in this process instead
+    if timed_out:
+        message = f"your function did not finish within {limit:g} s (an endless loop?)."
+        return ("failed", message, False), "", 0
+    if status is not None and os.WIFSIGNALED(status):
+        signame = _signal_name(os.WTERMSIG(status))
+        message = f"your function's process was killed by {signame} (a crash, or out of memory?)."
+    else:
+        code = os.WEXITSTATUS(status) if status is not None and os.WIFEXITED(status) else "..."
+        message = (
+            f"your function ended the process (os._exit({code})?) before returning. A checked function "
+            "must return its result; the notebook goes on."
+        )
+    return ("failed", message, False), "", 0
 
-    def target():
-        try:
-            task()
-        except BaseException as err:  # handed back to the caller below
-            outcome.append(err)
 
-    worker = threading.Thread(target=target, daemon=True)
-    worker.start()
-    worker.join(seconds)
-    if worker.is_alive():
-        raise _Timeout()
-    if outcome:
-        raise outcome[0]
+# --- the fallback: a thread in this process ------------------------------------------------------------
+
+
+def _run_in_thread(ex: Exercise, student_fn: Callable, limit: float):
+    """Run the spec in a daemon thread of this process; it cannot be stopped after a timeout."""
+    outcome: list[Verdict] = []
+    out = _CappedOutput()
+    worker = threading.Thread(
+        target=lambda: outcome.append(_run_spec(ex, student_fn)), name=f"check {ex.id}", daemon=True
+    )
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        worker.start()
+        worker.join(limit)
+    if worker.is_alive() or not outcome:
+        message = (
+            f"your function did not finish within {limit:g} s (an endless loop?). Here the checker "
+            "cannot stop it, so it may still be running in the background: restart the kernel if the "
+            "notebook gets slow."
+        )
+        return ("failed", message, False), out.getvalue(), out.cut
+    return outcome[0], out.getvalue(), out.cut
+
+
+# --- check -----------------------------------------------------------------------------------------------
 
 
 def check(exercise_id: str, student_fn: Callable, *, timeout_s: float | None = None) -> None:
     """Test the student's function for exercise ``exercise_id``; print the verdict.
 
-    Never raises (except for a keyboard interrupt), and returns nothing so the
-    cell shows only the verdict; ``passed(exercise_id)`` tells the outcome.
+    Never raises (only the notebook's own stop button interrupts it), and
+    returns nothing so the cell shows only the verdict; ``passed(exercise_id)``
+    tells the outcome. ``timeout_s`` overrides the exercise's time limit.
     """
-    _run_check(exercise_id, student_fn, timeout_s)
+    try:
+        _run_check(exercise_id, student_fn, timeout_s)
+    except Exception as err:  # the last net: a checker bug must not stop a lesson
+        print(f"[checker] could not check exercise {exercise_id!r} ({type(err).__name__}: {_text(err)}).")
 
 
 def passed(exercise_id: str) -> bool:
     """Whether ``exercise_id`` has passed in this session."""
     return exercise_id in _PASSED
+
+
+def _print_output(output: str, cut: int) -> None:
+    if output:
+        print(output, end="" if output.endswith("\n") else "\n")
+    if cut:
+        print(
+            f"   [checker] {cut:,} more characters of your function's output were cut "
+            f"(only the first {OUTPUT_LIMIT:,} are shown)."
+        )
 
 
 def _run_check(exercise_id: str, student_fn: Callable, timeout_s: float | None) -> bool:
@@ -154,35 +445,32 @@ def _run_check(exercise_id: str, student_fn: Callable, timeout_s: float | None) 
     except (KeyError, ValueError) as err:
         print(f"[checker] {err.args[0]}")
         return False
-    limit = timeout_s if timeout_s is not None else ex.timeout_s
+    limit = ex.timeout_s if timeout_s is None else timeout_s
+    problem = _timeout_error(limit)
+    if problem:
+        print(f"[checker] {problem}.")
+        return False
     _PASSED.discard(ex.id)
     header = f"Exercise {ex.id} ({ex.title})"
     if not callable(student_fn):
         print(f"❌ {header}: expected a function, got {type(student_fn).__name__}.")
         return False
-    try:
-        _run_with_timeout(lambda: ex.spec(_guarded(student_fn)), limit)
-    except _Timeout:
-        print(f"❌ {header}: your function did not finish within {limit:g} s (an endless loop?).")
-    except _StudentError as err:
-        original = err.original
-        if isinstance(original, NotImplementedError):
-            print(f"⏳ {header}: not done yet. Replace `raise NotImplementedError()` with your code.")
-        else:
-            print(f"❌ {header}: your function raised {type(original).__name__}: {original}")
-            print(f"   Hint: {ex.hint}")
-    except ExerciseFailure as err:
-        print(f"❌ {header}: {err}")
-        print(f"   Hint: {ex.hint}")
-    except Exception as err:  # a bug in the spec itself must not stop the notebook either
-        print(f"❌ {header}: the checker could not test your answer ({type(err).__name__}: {err}).")
-    else:
+    result = _run_forked(ex, student_fn, limit) if _fork_available() else None
+    if result is None:
+        result = _run_in_thread(ex, student_fn, limit)
+    (status, message, show_hint), output, cut = result
+    _print_output(output, cut)
+    if status == "passed":
         _PASSED.add(ex.id)
         print(f"✅ {header}: passed.")
-        _print_progress(_lesson_of(ex.id))
-        return True
+    elif status == "not_done":
+        print(f"⏳ {header}: not done yet. Replace `raise NotImplementedError()` with your code.")
+    else:
+        print(f"❌ {header}: {message}")
+        if show_hint:
+            print(f"   Hint: {ex.hint}")
     _print_progress(_lesson_of(ex.id))
-    return False
+    return status == "passed"
 
 
 def progress(lesson: str) -> tuple[int, int]:
@@ -200,24 +488,61 @@ def _print_progress(lesson: str) -> None:
     print(f"   Lesson {lesson} progress: {passed}/{total} exercises passed.")
 
 
+# --- helpers for specs -----------------------------------------------------------------------------------
+
+
+def _describe(value) -> str:
+    """``type`` plus a short repr for values whose type alone would puzzle, e.g. ``str '0.4'``."""
+    name = type(value).__name__
+    if isinstance(value, str | bytes):
+        return f"{name} {_text(repr(value), 40)}"
+    return name
+
+
+def _numbers(actual, what: str, scalar: bool) -> np.ndarray:
+    """``actual`` as a float64 array, refusing strings, booleans and other non-numbers."""
+    if scalar:
+        ok = (isinstance(actual, numbers.Real) and not isinstance(actual, bool | np.bool_)) or (
+            isinstance(actual, torch.Tensor | np.ndarray) and actual.ndim == 0
+        )
+        if not ok:
+            raise ExerciseFailure(f"{what} should be a number (a Python float), got {_describe(actual)}")
+    elif isinstance(actual, str | bytes) or actual is None or isinstance(actual, dict):
+        raise ExerciseFailure(f"{what} should be an array of numbers, got {_describe(actual)}")
+    if isinstance(actual, torch.Tensor):
+        actual = actual.detach().cpu()
+        if actual.is_complex():
+            raise ExerciseFailure(f"{what} should hold real numbers, got a {actual.dtype} tensor")
+        return actual.double().numpy()
+    try:
+        array = np.asarray(actual)
+    except Exception:
+        raise ExerciseFailure(f"{what} should be numbers, got {_describe(actual)}") from None
+    if array.dtype.kind not in "iuf":
+        raise ExerciseFailure(f"{what} should hold numbers, got values of type {array.dtype}")
+    return array.astype(float)
+
+
 def expect_close(actual, expected, what: str = "your result", atol: float = 1e-5, rtol: float = 1e-4) -> None:
     """Compare an answer with the reference: type, shape, then values.
 
     Raises ``ExerciseFailure`` with a message that says which of the three
-    differs, e.g. "expected shape (4, 10), got (4, 5)".
+    differs, e.g. "expected shape (4, 10), got (4, 5)". A tensor reference
+    needs a tensor; a number (a float) needs a number: a string such as
+    ``"0.4"`` or a bool is refused, naming what was expected.
     """
     if isinstance(expected, torch.Tensor):
         if not isinstance(actual, torch.Tensor):
-            raise ExerciseFailure(f"{what} should be a torch.Tensor, got {type(actual).__name__}")
+            raise ExerciseFailure(f"{what} should be a torch.Tensor, got {_describe(actual)}")
         if tuple(actual.shape) != tuple(expected.shape):
             raise ExerciseFailure(
                 f"{what} should have shape {tuple(expected.shape)}, got {tuple(actual.shape)}"
             )
-        a = actual.detach().cpu().double().numpy()
+        a = _numbers(actual, what, scalar=False)
         e = expected.detach().cpu().double().numpy()
     else:
-        a = np.asarray(actual, dtype=float)
         e = np.asarray(expected, dtype=float)
+        a = _numbers(actual, what, scalar=e.ndim == 0)
         if a.shape != e.shape:
             raise ExerciseFailure(f"{what} should have shape {e.shape}, got {a.shape}")
     if not np.allclose(a, e, atol=atol, rtol=rtol, equal_nan=False):
@@ -231,14 +556,18 @@ def expect_close(actual, expected, what: str = "your result", atol: float = 1e-5
 def expect_raises(call: Callable[[], object], error: type[Exception], what: str) -> None:
     """Check that ``call()`` (which calls the student's function) raises ``error``.
 
-    Bad input should fail loudly: exercises about input checks use this.
+    Bad input should fail loudly: exercises about input checks use this. An
+    exit (``sys.exit()``, ``KeyboardInterrupt``) is not an error: it is passed
+    on, so the verdict names it.
     """
     try:
         call()
     except _StudentError as err:
         if isinstance(err.original, error):
             return
+        if not isinstance(err.original, Exception):
+            raise
         raise ExerciseFailure(
-            f"{what} should raise {error.__name__}, got {type(err.original).__name__}: {err.original}"
+            f"{what} should raise {error.__name__}, got {type(err.original).__name__}: {_text(err.original)}"
         ) from None
     raise ExerciseFailure(f"{what} should raise {error.__name__}, but your function returned a result")

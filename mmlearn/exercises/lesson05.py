@@ -1,5 +1,7 @@
 """Exercises of lesson 05 (training strategies): modality dropout of a batch and one FGSM step."""
 
+import copy
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -26,12 +28,18 @@ def check_modality_dropout(student):
     for p, n in [(0.0, 6), (0.5, 400), (0.3, 50)]:
         inputs = _batch(n, seed=n)
         originals = {m: x.clone() for m, x in inputs.items()}
-        out = student(inputs, p, torch.Generator().manual_seed(7))
         gen = torch.Generator().manual_seed(7)
+        expected = {}  # before the student runs (on ``inputs``, to see whether they change)
         for m in sorted(inputs):
             keep = (torch.rand(n, generator=gen) >= p).float()
-            expected = originals[m] * keep.view(-1, *([1] * (originals[m].dim() - 1)))
-            expect_close(out[m], expected, f"modality '{m}' with p={p}, batch of {n}")
+            expected[m] = originals[m] * keep.view(-1, *([1] * (originals[m].dim() - 1)))
+        out = student(inputs, p, torch.Generator().manual_seed(7))
+        if not isinstance(out, dict):
+            raise ExerciseFailure(f"your function should return a dict of tensors, got {type(out).__name__}")
+        for m in sorted(inputs):
+            if m not in out:
+                raise ExerciseFailure(f"the returned dict has no '{m}' entry; keep every modality")
+            expect_close(out[m], expected[m], f"modality '{m}' with p={p}, batch of {n}")
         for m in inputs:
             if not torch.equal(inputs[m], originals[m]):
                 raise ExerciseFailure(f"your function changed inputs['{m}'] in place: build a new dict")
@@ -72,9 +80,14 @@ def check_fgsm_step(student):
     inputs = _batch(16, seed=2)
     labels = torch.randint(0, 4, (16,), generator=gen)
     for modality, eps in [("audio", 0.1), ("image", 0.05), ("audio", 0.0)]:
-        out = student(model, dict(inputs), labels, modality, eps)
-        ref = fgsm_step_reference(model, inputs, labels, modality, eps)
+        ref = fgsm_step_reference(model, inputs, labels, modality, eps)  # before the student runs
+        copies = {m: x.clone() for m, x in inputs.items()}  # the student gets copies of everything
+        out = student(copy.deepcopy(model), copies, labels.clone(), modality, eps)
+        if not isinstance(out, dict):
+            raise ExerciseFailure(f"your function should return a dict of tensors, got {type(out).__name__}")
         for m in inputs:
+            if m not in out:
+                raise ExerciseFailure(f"the returned dict has no '{m}' entry; keep every modality")
             expect_close(out[m], ref[m], f"modality '{m}' after an FGSM step on '{modality}' (epsilon={eps})")
         if out[modality].requires_grad:
             raise ExerciseFailure("the perturbed tensor still requires grad: return it .detach()-ed")
