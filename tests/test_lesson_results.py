@@ -105,3 +105,18 @@ def test_the_claims_of_the_issue_hold_on_the_recorded_figures():
     strategies, _ = lesson("05_training_strategies")
     assert strategies["acc_dropout_missing"] - strategies["acc_joint_missing"] >= 0.05
     assert strategies["acc_adv_attacked"] - strategies["acc_standard_attacked"] >= 0.05
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "solutions").glob("*.ipynb")), ids=lambda p: p.stem)
+def test_claims_go_through_report_claim(path):
+    """A claim is printed and recorded by ``mmlearn.report.claim``, never by a hand-written PASS/FAIL line.
+
+    ``claim`` also writes it to results.json under "claims", where ``make course`` gathers it.
+    """
+    nb = nbformat.read(path, as_version=4)
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            assert '"PASS" if' not in cell.source, f"{path.name} cell {i}: use claim(name, holds, detail)"
+    printed = sum(line.startswith("claim:") for cell in nb.cells for line in outputs(cell).splitlines())
+    calls = sum(cell.source.count("claim(") for cell in nb.cells if cell.cell_type == "code")
+    assert calls >= printed, f"{path.name}: {printed} claim lines but only {calls} claim() calls"
