@@ -21,27 +21,35 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mmlearn.validation import check_modalities, check_positive_int
+from mmlearn.validation import (
+    check_labels,
+    check_modalities,
+    check_module,
+    check_number,
+    check_positive_int,
+    check_seed,
+)
 
 __all__ = ["fgsm", "pgd", "AdversarialPerturbation"]
 
 
-def _check(model, inputs, labels, modality: str, epsilon) -> float:
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+def _check(model, inputs, labels, modality: str, epsilon) -> tuple[torch.Tensor, float]:
+    """The labels (int64) and epsilon (a float) of a checked attack."""
+    check_module(model, "model")
     batch = check_modalities(inputs)
-    if inputs.get(modality) is None:
+    if not isinstance(modality, str) or inputs.get(modality) is None:
         raise KeyError(f"cannot perturb modality {modality!r}: the inputs have {sorted(inputs)}")
     if not inputs[modality].is_floating_point():
         raise TypeError(
             f"modality {modality!r} must hold floats to be perturbed, got {inputs[modality].dtype}"
         )
-    if not isinstance(labels, torch.Tensor) or labels.shape != (batch,):
-        shape = tuple(labels.shape) if isinstance(labels, torch.Tensor) else type(labels).__name__
-        raise ValueError(f"labels must be a ({batch},) tensor of class indices, got {shape}")
-    if isinstance(epsilon, bool) or not isinstance(epsilon, int | float) or not epsilon >= 0:
-        raise ValueError(f"epsilon must be a number >= 0, got {epsilon!r}")
-    return float(epsilon)
+    labels = check_labels(labels, "labels", batch=batch)
+    return labels, _check_epsilon(epsilon)
+
+
+def _check_epsilon(epsilon) -> float:
+    """An L-infinity radius: a finite number >= 0 (an infinite one would make the inputs infinite)."""
+    return check_number(epsilon, "epsilon", minimum=0.0)
 
 
 def _loss_gradient(model: nn.Module, inputs: dict, labels: torch.Tensor, modality: str, x: torch.Tensor):
@@ -49,6 +57,7 @@ def _loss_gradient(model: nn.Module, inputs: dict, labels: torch.Tensor, modalit
     x = x.detach().requires_grad_(True)
     with torch.enable_grad():
         logits = model({**inputs, modality: x})  # (B, C)
+        labels = check_labels(labels, "labels", num_classes=logits.shape[-1])  # before torch's IndexError
         loss = F.cross_entropy(logits, labels)
         (grad,) = torch.autograd.grad(loss, x)
     return grad  # same shape as x
@@ -62,7 +71,7 @@ def fgsm(
     Runs the model in whatever mode it is in (call it in eval mode to attack).
     Returns a new dict; the perturbed tensor carries no gradient.
     """
-    epsilon = _check(model, inputs, labels, modality, epsilon)
+    labels, epsilon = _check(model, inputs, labels, modality, epsilon)
     x = inputs[modality]
     grad = _loss_gradient(model, inputs, labels, modality, x)
     return {**inputs, modality: (x + epsilon * grad.sign()).detach()}
@@ -85,12 +94,13 @@ def pgd(
     ``step_size`` defaults to 2.5 * epsilon / steps. ``random_start`` starts
     from a uniform point of the ball drawn with ``seed``.
     """
-    epsilon = _check(model, inputs, labels, modality, epsilon)
+    labels, epsilon = _check(model, inputs, labels, modality, epsilon)
     steps = check_positive_int(steps, "steps")
     if step_size is None:
         step_size = 2.5 * epsilon / steps
-    elif isinstance(step_size, bool) or not isinstance(step_size, int | float) or not step_size > 0:
-        raise ValueError(f"step_size must be a positive number, got {step_size!r}")
+    else:
+        step_size = check_number(step_size, "step_size", positive=True)
+    seed = check_seed(seed)
     x0 = inputs[modality].detach()
     x = x0.clone()
     if random_start and epsilon > 0:
@@ -128,18 +138,19 @@ class AdversarialPerturbation:
     ):
         if method not in ("fgsm", "pgd"):
             raise ValueError(f"method must be 'fgsm' or 'pgd', got {method!r}")
-        if not isinstance(model, nn.Module):
-            raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
-        if isinstance(epsilon, bool) or not isinstance(epsilon, int | float) or not epsilon >= 0:
-            raise ValueError(f"epsilon must be a number >= 0, got {epsilon!r}")
-        if isinstance(fraction, bool) or not isinstance(fraction, int | float) or not 0.0 < fraction <= 1.0:
+        check_module(model, "model")
+        if not isinstance(modality, str) or not modality:
+            raise TypeError(f"modality must be the name of a modality (a str), got {modality!r}")
+        fraction = check_number(fraction, "fraction")
+        if not 0.0 < fraction <= 1.0:
             raise ValueError(f"fraction must be in (0, 1], got {fraction!r}")
-        self.model, self.modality, self.epsilon = model, modality, float(epsilon)
-        self.method, self.steps, self.fraction = method, check_positive_int(steps, "steps"), float(fraction)
-        self.seed, self._calls = seed, 0
+        self.model, self.modality, self.epsilon = model, modality, _check_epsilon(epsilon)
+        self.method, self.steps, self.fraction = method, check_positive_int(steps, "steps"), fraction
+        self.seed, self._calls = check_seed(seed), 0
 
     def __call__(self, inputs: dict[str, torch.Tensor], labels: torch.Tensor) -> dict[str, torch.Tensor]:
         batch = check_modalities(inputs)
+        labels = check_labels(labels, "labels", batch=batch)
         k = max(1, round(self.fraction * batch))  # the first k samples are perturbed
         head = {m: x[:k] if x is not None else None for m, x in inputs.items()}
         if self.method == "fgsm":

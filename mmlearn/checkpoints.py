@@ -26,6 +26,7 @@ from pathlib import Path
 import torch
 
 from mmlearn.data.download import verify_sha256
+from mmlearn.validation import check_path
 
 __all__ = ["save_checkpoint", "load_checkpoint"]
 
@@ -41,7 +42,7 @@ def save_checkpoint(path: str | os.PathLike, state: Mapping) -> Path:
         raise TypeError(
             f"state must be a dict (e.g. {{'model': model.state_dict()}}), got {type(state).__name__}"
         )
-    path = Path(path)
+    path = Path(check_path(path))
     if path.is_dir():
         raise IsADirectoryError(f"path {str(path)!r} is a folder; give a file name such as 'model.pt'")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -74,7 +75,7 @@ def load_checkpoint(
     ``sha256``: the expected hex digest; a file that differs raises
     ``ChecksumError`` before torch reads a byte of it.
     """
-    path = Path(path)
+    path = Path(check_path(path))
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {str(path)!r}")
     if sha256 is not None:

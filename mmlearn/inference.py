@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from mmlearn.data.base import MultimodalDataset, batches
-from mmlearn.validation import check_positive_int
+from mmlearn.validation import check_labels, check_module, check_positive_int
 
 __all__ = ["eval_mode", "evaluate", "predict_proba", "embed", "cross_modal_similarity", "device_of"]
 
@@ -31,6 +31,8 @@ Transform = Callable[[dict[str, torch.Tensor], torch.Tensor], dict[str, torch.Te
 @contextmanager
 def eval_mode(*modules: nn.Module) -> Iterator[None]:
     """Put ``modules`` in eval mode inside the block and restore each one's mode after it."""
+    for m in modules:
+        check_module(m, "modules")
     was_training = [m.training for m in modules]
     try:
         for m in modules:
@@ -44,7 +46,7 @@ def eval_mode(*modules: nn.Module) -> Iterator[None]:
 def device_of(*modules: nn.Module) -> torch.device:
     """Where the modules' parameters live (the CPU for modules without parameters)."""
     for m in modules:
-        for p in m.parameters():
+        for p in check_module(m, "modules").parameters():
             return p.device
     return torch.device("cpu")
 
@@ -62,6 +64,7 @@ def _predict_logits(
     model: nn.Module, dataset: MultimodalDataset, batch_size: int, transform: Transform | None
 ) -> torch.Tensor:
     """(N, C) logits on the CPU, in dataset order, in eval mode."""
+    check_module(model, "model")
     check_dataset(dataset, "dataset")
     batch_size = check_positive_int(batch_size, "batch_size")
     device = device_of(model)
@@ -83,7 +86,8 @@ def evaluate(
     logits = _predict_logits(model, dataset, batch_size, transform)
     if logits.dim() != 2 or logits.shape[0] != len(dataset):
         raise ValueError(f"model must return (N, classes) logits, got shape {tuple(logits.shape)}")
-    return (logits.argmax(dim=1) == dataset.labels.cpu()).sum().item() / len(dataset)
+    labels = check_labels(dataset.labels.cpu(), "dataset.labels", num_classes=logits.shape[1])
+    return (logits.argmax(dim=1) == labels).sum().item() / len(dataset)
 
 
 def predict_proba(
@@ -95,10 +99,16 @@ def predict_proba(
 
 def embed(encoder: nn.Module, data: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
     """Run ``encoder`` over ``data`` (N, ...) in batches: (N, D) features on the CPU, eval mode, no grad."""
+    return _embed(encoder, data, batch_size, "encoder", "data")
+
+
+def _embed(encoder, data, batch_size: int, encoder_name: str, data_name: str) -> torch.Tensor:
+    """``embed``, with the argument names its messages use."""
+    check_module(encoder, encoder_name)
     if not isinstance(data, torch.Tensor):
-        raise TypeError(f"data must be a torch.Tensor, got {type(data).__name__}")
-    if len(data) == 0:
-        raise ValueError("data is empty")
+        raise TypeError(f"{data_name} must be a torch.Tensor, got {type(data).__name__}")
+    if data.dim() == 0 or len(data) == 0:
+        raise ValueError(f"{data_name} is empty")
     batch_size = check_positive_int(batch_size, "batch_size")
     device = device_of(encoder)
     parts = []
@@ -120,11 +130,11 @@ def cross_modal_similarity(
     Row i ranks the texts for image i (image -> text retrieval); the
     transpose ranks the images for each text. On the CPU, no grad.
     """
-    image_features = F.normalize(embed(image_encoder, images, batch_size), dim=-1)  # (N, D)
-    text_features = F.normalize(embed(text_encoder, texts, batch_size), dim=-1)  # (M, D)
+    image_features = _embed(image_encoder, images, batch_size, "image_encoder", "images")  # (N, D)
+    text_features = _embed(text_encoder, texts, batch_size, "text_encoder", "texts")  # (M, D)
     if image_features.shape[1] != text_features.shape[1]:
         raise ValueError(
             f"the encoders disagree on the embedding size: images {image_features.shape[1]}, "
             f"texts {text_features.shape[1]}; a shared space needs one size"
         )
-    return image_features @ text_features.T
+    return F.normalize(image_features, dim=-1) @ F.normalize(text_features, dim=-1).T

@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mmlearn.validation import check_tensor
+from mmlearn.validation import check_number, check_tensor
 
 __all__ = [
     "clip_loss",
@@ -46,13 +46,13 @@ REDUCTIONS = ("max", "sum")  # of the ranking loss: hardest negative (VSE++) or 
 
 def _check_pair(image_features, text_features, *, contrastive: bool) -> None:
     """Both feature batches: finite 2-D tensors of the same shape (and >= 2 rows to contrast)."""
-    check_tensor(image_features, "image_features", ndim=2)
-    check_tensor(text_features, "text_features", ndim=2)
-    if not (image_features.is_floating_point() and text_features.is_floating_point()):
-        raise TypeError(
-            f"features must be floating point, got {image_features.dtype} and {text_features.dtype} "
-            "(token ids go through the text encoder first)"
-        )
+    for name, features in (("image_features", image_features), ("text_features", text_features)):
+        check_tensor(features, name, ndim=2)
+        if not features.is_floating_point():
+            raise TypeError(
+                f"{name} must be floating point, got {features.dtype} "
+                "(token ids go through the text encoder first)"
+            )
     if image_features.shape != text_features.shape:
         raise ValueError(
             f"image_features {tuple(image_features.shape)} and text_features "
@@ -67,6 +67,8 @@ def _check_pair(image_features, text_features, *, contrastive: bool) -> None:
 
 def _as_scalar(value, name: str, like: torch.Tensor, *, positive: bool) -> torch.Tensor:
     """A float or 0-d/1-element tensor as a tensor on ``like``'s device, checked finite (and > 0)."""
+    if not isinstance(value, torch.Tensor):
+        check_number(value, name)
     value = torch.as_tensor(value, dtype=like.dtype, device=like.device)
     if value.numel() != 1:
         raise ValueError(f"{name} must be a single number, got shape {tuple(value.shape)}")
@@ -106,11 +108,8 @@ class ClipLoss(nn.Module):
 
     def __init__(self, init_temperature: float = 0.07, max_scale: float = 100.0, learnable: bool = True):
         super().__init__()
-        if not init_temperature > 0:
-            raise ValueError(f"init_temperature must be positive, got {init_temperature}")
-        if not max_scale > 0:
-            raise ValueError(f"max_scale must be positive, got {max_scale}")
-        self.max_scale = float(max_scale)
+        init_temperature = check_number(init_temperature, "init_temperature", positive=True)
+        self.max_scale = check_number(max_scale, "max_scale", positive=True)
         log_scale = torch.tensor(math.log(1.0 / init_temperature))
         self.log_logit_scale = nn.Parameter(log_scale, requires_grad=learnable)
 
@@ -160,10 +159,10 @@ class SigLipLoss(nn.Module):
 
     def __init__(self, init_scale: float = 10.0, init_bias: float = -10.0, learnable: bool = True):
         super().__init__()
-        if not init_scale > 0:
-            raise ValueError(f"init_scale must be positive, got {init_scale}")
+        init_scale = check_number(init_scale, "init_scale", positive=True)
+        init_bias = check_number(init_bias, "init_bias")
         self.log_logit_scale = nn.Parameter(torch.tensor(math.log(init_scale)), requires_grad=learnable)
-        self.logit_bias = nn.Parameter(torch.tensor(float(init_bias)), requires_grad=learnable)
+        self.logit_bias = nn.Parameter(torch.tensor(init_bias), requires_grad=learnable)
 
     @property
     def logit_scale(self) -> torch.Tensor:

@@ -12,7 +12,7 @@ empty, mismatched or NaN inputs instead of returning a quiet wrong number.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
@@ -36,25 +36,39 @@ __all__ = [
 ]
 
 
-def _targets(targets, n: int | None = None) -> np.ndarray:
-    """Class labels: a 1-D integer array (of length ``n`` when given)."""
+def _targets(targets, n: int | None = None, *, num_classes: int | None = None, against: str = "predictions"):
+    """Class labels: a 1-D integer array (of length ``n``, the rows of ``against``, when given).
+
+    With ``num_classes`` (the width of the scores) every label must lie in
+    [0, num_classes): a label the scores cannot predict would be scored as a
+    quiet miss.
+    """
     y = to_numpy(targets, "targets")
     if y.ndim != 1:
         raise ValueError(f"targets must be 1-D class indices, got shape {y.shape}")
     if not (np.issubdtype(y.dtype, np.integer) or y.dtype == bool):
         raise TypeError(f"targets must hold integer class indices, got dtype {y.dtype}")
     if n is not None and len(y) != n:
-        raise ValueError(f"predictions have {n} rows but targets have {len(y)}")
-    return y.astype(np.int64)
+        raise ValueError(f"{against} has {n} rows but targets has {len(y)}")
+    y = y.astype(np.int64)
+    if y.min() < 0:
+        raise ValueError(f"targets must be class indices >= 0, got {y.min()}")
+    if num_classes is not None and y.max() >= num_classes:
+        raise ValueError(
+            f"targets go up to {y.max()} but {against} scores {num_classes} classes (0 to {num_classes - 1})"
+        )
+    return y
 
 
-def _predictions(logits_or_predictions, name: str = "logits_or_predictions") -> np.ndarray:
-    """(N, C) scores -> argmax over classes; (N,) integers -> used as they are."""
+def _predictions(logits_or_predictions, name: str = "logits_or_predictions") -> tuple[np.ndarray, int | None]:
+    """(N, C) scores -> (argmax over classes, C); (N,) integers -> (used as they are, None)."""
     x = to_numpy(logits_or_predictions, name)
     if x.ndim == 2:
-        return x.argmax(axis=1)
+        return x.argmax(axis=1), x.shape[1]
     if x.ndim == 1 and (np.issubdtype(x.dtype, np.integer) or x.dtype == bool):
-        return x.astype(np.int64)
+        if x.min() < 0:
+            raise ValueError(f"{name} must be class indices >= 0, got {x.min()}")
+        return x.astype(np.int64), None
     raise ValueError(
         f"{name} must be (N, C) scores (logits or probabilities) or (N,) integer predictions, "
         f"got shape {x.shape} and dtype {x.dtype}"
@@ -63,15 +77,15 @@ def _predictions(logits_or_predictions, name: str = "logits_or_predictions") -> 
 
 def accuracy(logits_or_predictions, targets) -> float:
     """Fraction of correct predictions, from (N, C) logits/probabilities or (N,) class indices."""
-    pred = _predictions(logits_or_predictions)
-    y = _targets(targets, len(pred))
+    pred, num_classes = _predictions(logits_or_predictions)
+    y = _targets(targets, len(pred), num_classes=num_classes, against="logits_or_predictions")
     return float((pred == y).mean())
 
 
 def balanced_accuracy(logits_or_predictions, targets) -> float:
     """Mean recall over classes (scikit-learn's ``balanced_accuracy_score``): fair on imbalanced data."""
-    pred = _predictions(logits_or_predictions)
-    y = _targets(targets, len(pred))
+    pred, num_classes = _predictions(logits_or_predictions)
+    y = _targets(targets, len(pred), num_classes=num_classes, against="logits_or_predictions")
     return float(skm.balanced_accuracy_score(y, pred))
 
 
@@ -84,13 +98,19 @@ def confusion_matrix(
     class index seen + 1. ``normalize`` is scikit-learn's: None (counts),
     "true" (rows sum to 1), "pred" or "all".
     """
-    scores = to_numpy(logits_or_predictions, "logits_or_predictions")
-    pred = _predictions(scores)
-    y = _targets(targets, len(pred))
+    pred, width = _predictions(logits_or_predictions)
+    y = _targets(targets, len(pred), against="logits_or_predictions")
     if num_classes is None:
-        num_classes = scores.shape[1] if scores.ndim == 2 else int(max(pred.max(), y.max())) + 1
-    if max(pred.max(), y.max()) >= num_classes or min(pred.min(), y.min()) < 0:
-        raise ValueError(f"class indices must lie in [0, {num_classes - 1}] for num_classes={num_classes}")
+        num_classes = width if width is not None else int(max(pred.max(), y.max())) + 1
+    elif isinstance(num_classes, bool) or not isinstance(num_classes, int | np.integer) or num_classes < 1:
+        raise ValueError(f"num_classes must be a positive integer or None, got {num_classes!r}")
+    if max(pred.max(), y.max()) >= num_classes:
+        raise ValueError(
+            f"class indices must lie in [0, {num_classes - 1}] for num_classes={num_classes}: "
+            f"targets go up to {y.max()}, logits_or_predictions up to {pred.max()}"
+        )
+    if normalize not in (None, "true", "pred", "all"):
+        raise ValueError(f"normalize must be None, 'true', 'pred' or 'all', got {normalize!r}")
     return skm.confusion_matrix(y, pred, labels=np.arange(num_classes), normalize=normalize)
 
 
@@ -102,7 +122,8 @@ def auroc(scores, targets) -> float:
     rows sum to 1, scored one-vs-rest and macro-averaged.
     """
     s = to_numpy(scores, "scores").astype(np.float64)
-    y = _targets(targets, len(s))
+    width = s.shape[1] if s.ndim == 2 and s.shape[1] > 1 else None
+    y = _targets(targets, len(s), num_classes=width, against="scores")
     if s.ndim == 2 and s.shape[1] in (1, 2):
         s = s[:, -1]  # (N, 1) positive scores, or column 1 of (N, 2) probabilities
     if len(np.unique(y)) < 2:
@@ -132,9 +153,9 @@ def _relevance(targets, n_queries: int, n_candidates: int) -> np.ndarray:
         return np.eye(n_queries, dtype=bool)
     t = to_numpy(targets, "targets")
     if t.ndim == 1:
-        t = _targets(t, n_queries)
-        if t.min() < 0 or t.max() >= n_candidates:
-            raise ValueError(f"targets must index candidates in [0, {n_candidates - 1}]")
+        t = _targets(t, n_queries, against="similarity")
+        if t.max() >= n_candidates:
+            raise ValueError(f"targets must index candidates in [0, {n_candidates - 1}], got {t.max()}")
         mask = np.zeros((n_queries, n_candidates), dtype=bool)
         mask[np.arange(n_queries), t] = True
         return mask
@@ -192,12 +213,17 @@ def retrieval_report(similarity, ks=(1, 5, 10), targets=None) -> dict[str, float
     """
     s = _similarity(similarity)
     relevant = _relevance(targets, *s.shape)
+    if isinstance(ks, str | bytes) or not isinstance(ks, Sequence) or not ks:
+        raise TypeError(f"ks must be a non-empty list of integers such as (1, 5, 10), got {ks!r}")
+    for k in ks:
+        if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
+            raise ValueError(f"ks must hold positive integers, got {k!r}")
     report = {}
     for name, sim, rel in (("i2t", s, relevant), ("t2i", s.T, relevant.T)):
         ranks = retrieval_ranks(sim, rel)
         for k in ks:
-            if not 1 <= k <= sim.shape[1]:
-                raise ValueError(f"k={k} is out of range for {sim.shape[1]} candidates ({name})")
+            if k > sim.shape[1]:
+                raise ValueError(f"ks holds k={k}, out of range for {sim.shape[1]} candidates ({name})")
             report[f"{name}_r{k}"] = float((ranks < k).mean())
         report[f"{name}_medr"] = float(np.median(ranks) + 1)
     return report
@@ -221,14 +247,14 @@ def _confidences(probs, targets) -> tuple[np.ndarray, np.ndarray]:
     if p.min() < 0 or p.max() > 1:
         raise ValueError("probs must be probabilities in [0, 1]: apply softmax (or sigmoid) to logits first")
     if p.ndim == 1:  # binary: probability of class 1
-        y = _targets(targets, len(p))
+        y = _targets(targets, len(p), num_classes=2, against="probs")
         pred = (p >= 0.5).astype(np.int64)
         return np.where(pred == 1, p, 1 - p), (pred == y).astype(np.float64)
     if p.ndim != 2:
         raise ValueError(f"probs must be (N,) binary or (N, C) probabilities, got shape {p.shape}")
     if not np.allclose(p.sum(axis=1), 1.0, atol=1e-3):
         raise ValueError("each row of probs must sum to 1: apply softmax to logits first")
-    y = _targets(targets, len(p))
+    y = _targets(targets, len(p), num_classes=p.shape[1], against="probs")
     return p.max(axis=1), (p.argmax(axis=1) == y).astype(np.float64)
 
 
@@ -274,10 +300,15 @@ def accuracy_by_question_type(predictions: torch.Tensor, answers: torch.Tensor, 
     All three tensors hold answer ids / type ids of the same shape (any shape).
     A question type with no question gets NaN.
     """
-    from mmlearn.data.scene_questions import QUESTION_TYPES, RELATIONAL  # here: mmlearn.data imports metrics
+    from mmlearn.data.scene_questions import ANSWERS, QUESTION_TYPES, RELATIONAL  # here: data imports metrics
 
     for name, x in (("predictions", predictions), ("answers", answers), ("qtype", qtype)):
         check_tensor(x, name)
+        if x.is_floating_point() or x.is_complex() or x.dtype == torch.bool:
+            raise TypeError(f"{name} must hold integer ids, got dtype {x.dtype}")
+    for name, x in (("predictions", predictions), ("answers", answers)):
+        if x.numel() and (x.min() < 0 or x.max() >= len(ANSWERS)):
+            raise ValueError(f"{name} must be answer ids in 0..{len(ANSWERS) - 1}, got {x.min()}..{x.max()}")
     if not (predictions.shape == answers.shape == qtype.shape):
         raise ValueError(
             f"predictions, answers and qtype must have one shape, got "
@@ -305,14 +336,22 @@ def posterior_report(labels, posteriors: Mapping[str, np.ndarray]) -> dict[str, 
     Lesson 09 (section "The Bayes-optimal limit"): ``posteriors`` maps an evidence source
     ("image", "record", "fused") to p(malignant | that evidence), one row per label.
     """
-    labels = np.asarray(labels).reshape(-1)
+    labels = to_numpy(labels, "labels").reshape(-1)
+    if not np.isin(labels, (0, 1)).all():
+        raise ValueError(f"labels must be 0 (benign) or 1 (malignant), got {np.unique(labels)[:5].tolist()}")
     if len(np.unique(labels)) < 2:
-        raise ValueError("AUROC needs both benign and malignant cases; use a larger sample")
+        raise ValueError("labels hold a single class: AUROC needs both benign and malignant cases")
+    if not isinstance(posteriors, Mapping) or not posteriors:
+        raise TypeError(
+            f"posteriors must be a dict {{source: probabilities}}, got {type(posteriors).__name__}"
+        )
     report = {}
     for source, p in posteriors.items():
-        p = np.asarray(p, dtype=np.float64).reshape(-1)
+        p = to_numpy(p, f"posteriors['{source}']").astype(np.float64).reshape(-1)
         if len(p) != len(labels):
-            raise ValueError(f"posterior '{source}' has {len(p)} rows but there are {len(labels)} labels")
+            raise ValueError(f"posteriors['{source}'] has {len(p)} rows but there are {len(labels)} labels")
+        if p.min() < 0 or p.max() > 1:
+            raise ValueError(f"posteriors['{source}'] must be probabilities in [0, 1]")
         report[source] = {
             "accuracy": float(np.mean((p > 0.5) == (labels == 1))),
             "auroc": float(skm.roc_auc_score(labels, p)),

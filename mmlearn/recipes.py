@@ -26,6 +26,7 @@ from mmlearn.data.scene_captions import COMBO_NAMES, combo_prompts, scene_captio
 from mmlearn.data.text import Vocabulary
 from mmlearn.encoders import AudioEncoder, ImageEncoder, TextEncoder
 from mmlearn.fusion import make_fusion_model
+from mmlearn.validation import check_seed
 
 __all__ = [
     "HELD_OUT",
@@ -104,7 +105,7 @@ def contrastive_encoders(vocab_size: int, *, seed: int = 0) -> tuple[nn.Module, 
     bidirectional GRU for captions: (B, L) ids -> final states of both
     directions, 32 + 32 -> (B, 64).
     """
-    torch.manual_seed(seed)
+    torch.manual_seed(check_seed(seed))
     image_encoder = ImageEncoder(3, out_dim=64, channels=(16, 32, 32), first_stride=2, pool_size=4)
     text_encoder = TextEncoder(vocab_size, out_dim=64, embed_dim=32, bidirectional=True)
     return image_encoder, text_encoder
@@ -125,5 +126,5 @@ def av_fusion_model(*, seed: int | None = None) -> nn.Module:
     torch's generator first when given. A missing modality is filled with zeros.
     """
     if seed is not None:
-        torch.manual_seed(seed)
+        torch.manual_seed(check_seed(seed))
     return make_fusion_model("intermediate", av_encoders(), 10, missing="zeros")

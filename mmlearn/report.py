@@ -37,9 +37,11 @@ def record(name: str, value, digits: int = 3, quiet: bool = False):
     if hasattr(value, "item"):  # numpy or torch scalar
         value = value.item()
     if not isinstance(value, numbers.Real):
-        raise TypeError(f"result '{name}' must be a number or bool, got {type(value).__name__}")
+        raise TypeError(f"the value of result '{name}' must be a number or bool, got {type(value).__name__}")
     if not isinstance(value, bool) and not math.isfinite(value):
-        raise ValueError(f"result '{name}' is {value}: a lesson result must be finite")
+        raise ValueError(f"the value of result '{name}' is {value}: a lesson result must be finite")
+    if isinstance(digits, bool) or not isinstance(digits, int) or digits < 0:
+        raise ValueError(f"digits must be a whole number of decimals >= 0, got {digits!r}")
     if not quiet:
         shown = value if isinstance(value, bool | int) else f"{value:.{digits}f}"
         print(f"{name} = {shown}")
@@ -87,6 +89,10 @@ def atomic_write_text(path: Path, text: str) -> None:
 
     A reader never sees half a file, and a crash leaves the old one intact.
     """
+    if not isinstance(path, str | os.PathLike) or not str(path):
+        raise TypeError(f"path must be a file path (a str or pathlib.Path), got {path!r}")
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

@@ -20,7 +20,14 @@ from tqdm.auto import tqdm
 
 from mmlearn.data.base import MultimodalDataset
 from mmlearn.inference import evaluate
-from mmlearn.validation import check_level, check_modalities, check_positive_int, to_numpy
+from mmlearn.validation import (
+    check_level,
+    check_modalities,
+    check_module,
+    check_positive_int,
+    check_seed,
+    to_numpy,
+)
 
 __all__ = ["DEFAULT_LEVELS", "robustness_curve", "relative_robustness", "effective_robustness"]
 
@@ -54,14 +61,18 @@ def robustness_curve(
 
         accuracies = robustness_curve(model, test_set, noisy_images)
     """
+    check_module(model, "model")
     if not isinstance(dataset, MultimodalDataset):
         raise TypeError(f"dataset must be a mmlearn.data.MultimodalDataset, got {type(dataset).__name__}")
     if not callable(corrupt_fn):
         raise TypeError("corrupt_fn must be a function (inputs, level, seed) -> inputs")
-    levels = [check_level(level) for level in levels]
+    if isinstance(levels, str | bytes) or not isinstance(levels, Sequence | np.ndarray | torch.Tensor):
+        raise TypeError(f"levels must be a list of corruption levels in [0, 1], got {levels!r}")
+    levels = [check_level(level, "levels") for level in levels]
     if not levels:
         raise ValueError("levels is empty")
     batch_size = check_positive_int(batch_size, "batch_size")
+    seed = check_seed(seed)
     accuracies = []
     for level in tqdm(levels, desc="corruption levels", disable=not progress):
         corrupted = corrupt_fn(dict(dataset.modalities), level, seed)
@@ -76,12 +87,17 @@ def robustness_curve(
     return np.array(accuracies)
 
 
-def _curve(values, name: str) -> np.ndarray:
+def _curve(values, name: str, *, fractions: bool = False) -> np.ndarray:
+    """A 1-D array of at least 2 finite values (with ``fractions``, each in [0, 1]: accuracies)."""
     values = to_numpy(values, name).astype(np.float64)
     if values.ndim != 1 or len(values) < 2:
         raise ValueError(f"{name} must be a 1-D sequence of at least 2 values, got shape {values.shape}")
     if not np.isfinite(values).all():
         raise ValueError(f"{name} contains NaN or infinite values")
+    if fractions and (values.min() < 0 or values.max() > 1):
+        raise ValueError(
+            f"{name} must be accuracies in [0, 1], got values from {values.min()} to {values.max()}"
+        )
     return values
 
 
@@ -92,7 +108,7 @@ def relative_robustness(levels: Sequence[float], accuracies: Sequence[float]) ->
     at every level scores a.
     """
     x = _curve(levels, "levels")
-    y = _curve(accuracies, "accuracies")
+    y = _curve(accuracies, "accuracies", fractions=True)
     if len(x) != len(y):
         raise ValueError(f"levels has {len(x)} values but accuracies has {len(y)}")
     if np.any(np.diff(x) <= 0):
@@ -109,8 +125,8 @@ def effective_robustness(accuracies: Sequence[float], late_fusion_accuracies: Se
     ``effective_robustness_helper``; its tables then min-max normalise the
     figure across the methods compared, which this function does not.
     """
-    f = _curve(accuracies, "accuracies")
-    g = _curve(late_fusion_accuracies, "late_fusion_accuracies")
+    f = _curve(accuracies, "accuracies", fractions=True)
+    g = _curve(late_fusion_accuracies, "late_fusion_accuracies", fractions=True)
     if len(f) != len(g):
         raise ValueError(f"accuracies has {len(f)} values but late_fusion_accuracies has {len(g)}")
     return float(np.sum(f - (g + f[0] - g[0])))

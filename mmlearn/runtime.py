@@ -15,7 +15,7 @@ import random
 import numpy as np
 import torch
 
-from mmlearn.validation import check_seed
+from mmlearn.validation import check_device, check_seed
 
 
 def get_device(prefer: str | None = None) -> torch.device:
@@ -24,9 +24,9 @@ def get_device(prefer: str | None = None) -> torch.device:
     ``prefer="cpu"`` (or the environment variable ``MMLEARN_DEVICE``) forces a
     device, which is how the tests and a teacher's grading run stay on a CPU.
     """
-    choice = prefer or os.environ.get("MMLEARN_DEVICE")
+    choice = prefer if prefer is not None else os.environ.get("MMLEARN_DEVICE")
     if choice:
-        device = torch.device(choice)
+        device = check_device(choice, "prefer" if prefer is not None else "MMLEARN_DEVICE")
         if device.type == "cuda" and not torch.cuda.is_available():
             raise RuntimeError(f"device '{choice}' was requested but CUDA is not available here")
         if device.type == "mps" and not _mps_available():
@@ -46,7 +46,7 @@ def _mps_available() -> bool:
 
 def describe_device(device: torch.device | None = None) -> str:
     """A short human name for the device: 'cpu (2 threads)', 'cuda (NVIDIA H100)'."""
-    device = device or get_device()
+    device = get_device() if device is None else check_device(device)
     if device.type == "cuda":
         return f"cuda ({torch.cuda.get_device_name(device)})"
     if device.type == "cpu":

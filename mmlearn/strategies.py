@@ -22,8 +22,16 @@ from torch import nn
 from mmlearn.data.base import MultimodalDataset
 from mmlearn.fusion import make_fusion_model
 from mmlearn.fusion.base import check_encoders
+from mmlearn.inference import check_dataset
 from mmlearn.training import History, train_classifier
-from mmlearn.validation import check_modalities, check_positive_int, check_seed
+from mmlearn.validation import (
+    check_modalities,
+    check_module,
+    check_names,
+    check_number,
+    check_positive_int,
+    check_seed,
+)
 
 __all__ = ["ModalityDropout", "FrozenEncoder", "unimodal", "pretrain_encoder", "staged_training"]
 
@@ -44,12 +52,11 @@ class ModalityDropout:
     def __init__(
         self, p: float, modalities: Sequence[str] | None = None, *, per_sample: bool = True, seed: int = 0
     ):
-        if isinstance(p, bool) or not isinstance(p, int | float) or not 0.0 <= p < 1.0:
+        p = check_number(p, "p")
+        if not 0.0 <= p < 1.0:
             raise ValueError(f"p must be a probability in [0, 1), got {p!r}")
         if modalities is not None:
-            modalities = list(modalities)
-            if not modalities or not all(isinstance(m, str) for m in modalities):
-                raise ValueError(f"modalities must be a non-empty list of names, got {modalities!r}")
+            modalities = check_names(modalities, "modalities")  # "image" alone would be split into letters
         check_seed(seed)
         self.p = float(p)
         self.modalities = modalities
@@ -104,7 +111,7 @@ class FrozenEncoder(nn.Module):
 
     def __init__(self, encoder: nn.Module):
         super().__init__()
-        check_encoders({"encoder": encoder})
+        check_encoders({"encoder": check_module(encoder, "encoder")})
         self.encoder = encoder
         self.out_dim = encoder.out_dim
         for p in self.encoder.parameters():
@@ -146,6 +153,9 @@ def pretrain_encoder(
     progress: bool = True,
 ) -> History:
     """Stage 1: train ``encoder`` with a linear head on ``modality`` alone (trained in place)."""
+    check_dataset(train, "train")
+    if val is not None:
+        check_dataset(val, "val")
     model = make_fusion_model("intermediate", {modality: encoder}, num_classes, hidden=None)
     val = unimodal(val, modality) if val is not None else None
     return train_classifier(
@@ -179,12 +189,17 @@ def staged_training(
     fusion model and the histories: one per modality, then ``"fusion"``.
     """
     encoders = check_encoders(encoders)
+    check_dataset(train, "train")
     missing = sorted(set(encoders) - set(train.modalities))
     if missing:
         raise KeyError(
             f"no training data for encoder(s) {missing}; the dataset has {sorted(train.modalities)}"
         )
     check_positive_int(pretrain_epochs, "pretrain_epochs")
+    check_positive_int(fuse_epochs, "fuse_epochs")
+    seed = check_seed(seed)
+    if fuse_lr is not None:
+        check_number(fuse_lr, "fuse_lr", positive=True)
     histories: dict[str, History] = {}
     for i, (m, enc) in enumerate(encoders.items()):
         histories[m] = pretrain_encoder(

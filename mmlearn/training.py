@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -48,7 +48,14 @@ from mmlearn.checkpoints import load_checkpoint, save_checkpoint
 from mmlearn.data.base import MultimodalDataset, batches
 from mmlearn.inference import Transform, check_dataset, cross_modal_similarity, device_of, eval_mode, evaluate
 from mmlearn.metrics import recall_at_k
-from mmlearn.validation import check_positive_int, check_seed
+from mmlearn.validation import (
+    check_batch_labels,
+    check_modalities,
+    check_module,
+    check_number,
+    check_positive_int,
+    check_seed,
+)
 
 __all__ = [
     "History",
@@ -65,6 +72,16 @@ StepFn = Callable[[dict[str, torch.Tensor], torch.Tensor], "Mapping[str, torch.T
 LR_SCHEDULES = ("constant", "onecycle")
 
 
+def _figure(value, name: str) -> float:
+    """One recorded figure as a float, from a number or a 0-d tensor (NaN is kept: a diverged run shows)."""
+    if value is None or isinstance(value, bool | str | bytes):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    try:
+        return float(value)
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise TypeError(f"{name} must be a number, got {value!r}") from err
+
+
 class History:
     """Per-epoch figures of a run, by name: ``history["val_accuracy"]`` is a list, one value per epoch.
 
@@ -76,24 +93,33 @@ class History:
     """
 
     def __init__(self, metrics: Mapping[str, Sequence[float]] | None = None, lr: Sequence[float] = ()):
+        if metrics is not None and not isinstance(metrics, Mapping):
+            raise TypeError(
+                f"metrics must be a dict {{name: one value per epoch}}, got {type(metrics).__name__}"
+            )
+        if isinstance(lr, str | bytes) or not isinstance(lr, Sequence):
+            raise TypeError(f"lr must be a list of learning rates, one per epoch, got {lr!r}")
         self.metrics: dict[str, list[float]] = {
-            k: [float(v) for v in vs] for k, vs in (metrics or {}).items()
+            k: [_figure(v, f"metrics[{k!r}]") for v in vs] for k, vs in (metrics or {}).items()
         }
-        self.lr: list[float] = [float(v) for v in lr]
+        self.lr: list[float] = [check_number(v, "lr", minimum=0.0) for v in lr]
         lengths = {len(v) for v in self.metrics.values()}
         if len(lengths) > 1:
             raise ValueError(f"every metric needs one value per epoch; got lengths {sorted(lengths)}")
 
     def log(self, figures: Mapping[str, float], lr: float | None = None) -> None:
         """Append one epoch's ``figures`` (the same names every epoch)."""
+        if not isinstance(figures, Mapping) or not figures:
+            raise TypeError(f"figures must be a non-empty dict {{name: value}}, got {figures!r}")
         if self.metrics and set(figures) != set(self.metrics):
             raise ValueError(
                 f"epoch figures {sorted(figures)} differ from earlier epochs' {sorted(self.metrics)}"
             )
-        for name, value in figures.items():
-            self.metrics.setdefault(name, []).append(float(value))
+        values = {name: _figure(value, f"figures[{name!r}]") for name, value in figures.items()}
         if lr is not None:
-            self.lr.append(float(lr))
+            self.lr.append(check_number(lr, "lr", minimum=0.0))
+        for name, value in values.items():
+            self.metrics.setdefault(name, []).append(value)
 
     def __len__(self) -> int:
         return len(next(iter(self.metrics.values()), []))
@@ -116,6 +142,12 @@ class History:
         """The figures of epoch ``i`` (0-based; negative counts from the end) and its number, ``epoch``."""
         if not len(self):
             raise ValueError("this History is empty: no epoch has been recorded")
+        if isinstance(i, bool) or not isinstance(i, int):
+            raise TypeError(f"i must be an epoch number (an int), got {i!r}")
+        if not -len(self) <= i < len(self):
+            raise ValueError(
+                f"i={i} is not an epoch of this History: it has {len(self)} (0 to {len(self) - 1})"
+            )
         return {"epoch": range(len(self))[i]} | {k: v[i] for k, v in self.metrics.items()}
 
     @property
@@ -203,9 +235,9 @@ def _check_labels(labels: torch.Tensor, name: str) -> None:
 def _modules(modules) -> tuple[nn.Module, ...]:
     if isinstance(modules, nn.Module):
         return (modules,)
-    modules = tuple(modules)
+    modules = tuple(modules) if isinstance(modules, Iterable) and not isinstance(modules, str) else None
     if not modules or not all(isinstance(m, nn.Module) for m in modules):
-        raise TypeError("modules must be an nn.Module or a non-empty sequence of them")
+        raise TypeError("modules must be an nn.Module or a non-empty list of them")
     return modules
 
 
@@ -251,6 +283,14 @@ def fit(
     weight_decay = _check_weight_decay(weight_decay)
     seed = check_seed(seed)
     lr_schedule = _check_schedule(lr_schedule)
+    if not isinstance(desc, str):
+        raise TypeError(f"desc must be a str (the progress bar's label), got {desc!r}")
+    if transform is not None and not callable(transform):
+        raise TypeError(
+            f"transform must be a function (inputs, labels) -> inputs, got {type(transform).__name__}"
+        )
+    if validate is not None and not callable(validate):
+        raise TypeError(f"validate must be a function () -> dict of figures, got {type(validate).__name__}")
     if resume and checkpoint is None:
         raise ValueError("resume=True needs a checkpoint path to resume from")
     device = torch.device(device) if device is not None else device_of(*modules)
@@ -362,9 +402,24 @@ def classification_step(
     else to cross-entropy. ``max_label``: the largest label of the data; the
     first batch checks that the model has that many outputs.
     """
+    check_module(model, "model")
+    if loss_fn is not None and not callable(loss_fn):
+        raise TypeError(f"loss_fn must be a function (logits, labels) -> loss, got {type(loss_fn).__name__}")
+    if max_label is not None and (
+        isinstance(max_label, bool) or not isinstance(max_label, int) or max_label < 0
+    ):
+        raise ValueError(f"max_label must be None or a class index >= 0, got {max_label!r}")
+    num_classes = getattr(model, "num_classes", None)  # a fusion model knows it before any batch
+    if max_label is not None and isinstance(num_classes, int) and num_classes <= max_label:
+        raise ValueError(
+            f"the labels go up to {max_label} but the model has num_classes={num_classes}: "
+            f"it needs (B, {max_label + 1}) or more classes"
+        )
     pending_check = [max_label is not None]
 
     def step(inputs: dict[str, torch.Tensor], labels: torch.Tensor) -> dict[str, torch.Tensor]:
+        if not isinstance(labels, torch.Tensor):
+            raise TypeError(f"labels must be a torch.Tensor, got {type(labels).__name__}")
         if loss_fn is None and hasattr(model, "training_step"):
             loss, logits = model.training_step(inputs, labels)  # the model knows its own loss
         else:
@@ -377,6 +432,8 @@ def classification_step(
                     f"{tuple(logits.shape)}: it needs (B, {max_label + 1}) or more classes"
                 )
             pending_check[0] = False
+        if loss_fn is None:  # class indices, for cross-entropy and the accuracy
+            labels = check_batch_labels(labels, logits)
         if loss is None:
             loss = (loss_fn or F.cross_entropy)(logits, labels)
         accuracy = (logits.detach().argmax(dim=1) == labels).float().mean()
@@ -389,8 +446,23 @@ def contrastive_step(
     image_encoder: nn.Module, text_encoder: nn.Module, loss_module: nn.Module, image_key: str, text_key: str
 ) -> StepFn:
     """A step for two encoders and a pair loss: the loss and the in-batch image -> text top-1 accuracy."""
+    for name, module in (
+        ("image_encoder", image_encoder),
+        ("text_encoder", text_encoder),
+        ("loss_module", loss_module),
+    ):
+        check_module(module, name)
+    for name, key in (("image_key", image_key), ("text_key", text_key)):
+        if not isinstance(key, str) or not key:
+            raise TypeError(f"{name} must be the name of a modality (a str), got {key!r}")
 
     def step(inputs: dict[str, torch.Tensor], labels: torch.Tensor) -> dict[str, torch.Tensor]:
+        if not isinstance(inputs, Mapping):
+            raise TypeError(f"inputs must be a dict of modality name -> tensor, got {type(inputs).__name__}")
+        for key in (image_key, text_key):
+            if key not in inputs:
+                raise KeyError(f"inputs have no modality '{key}'; they have {sorted(inputs)}")
+        check_modalities({image_key: inputs[image_key], text_key: inputs[text_key]})  # one batch of pairs
         image_features = image_encoder(inputs[image_key])  # (B, D)
         text_features = text_encoder(inputs[text_key])  # (B, D)
         loss = loss_module(image_features, text_features)
@@ -416,6 +488,7 @@ def train_classifier(
     History: ``train_loss``, ``train_accuracy`` and, with ``val``,
     ``val_accuracy``. ``options`` are ``fit``'s (epochs, lr, batch_size, ...).
     """
+    check_module(model, "model")
     check_dataset(train, "train")
     max_label = None
     if loss_fn is None:  # class indices for cross-entropy
@@ -456,9 +529,10 @@ def train_contrastive(
     ``val``, ``val_recall_at_1`` (image -> text over all validation pairs).
     """
     check_dataset(pairs, "pairs")
-    for key in (image_key, text_key):
+    step = contrastive_step(image_encoder, text_encoder, loss_module, image_key, text_key)  # checks them all
+    for name, key in (("image_key", image_key), ("text_key", text_key)):
         if key not in pairs.modalities:
-            raise KeyError(f"pairs has no modality '{key}'; it has {sorted(pairs.modalities)}")
+            raise KeyError(f"{name} '{key}' is not a modality of pairs; it has {sorted(pairs.modalities)}")
     if len(pairs) < 2:
         raise ValueError("pairs must hold at least 2 pairs: the other pairs in a batch are the negatives")
     batch_size = options.get("batch_size")
@@ -467,9 +541,9 @@ def train_contrastive(
     validate = None
     if val is not None:
         check_dataset(val, "val")
-        for key in (image_key, text_key):
+        for name, key in (("image_key", image_key), ("text_key", text_key)):
             if key not in val.modalities:
-                raise KeyError(f"val has no modality '{key}'; it has {sorted(val.modalities)}")
+                raise KeyError(f"{name} '{key}' is not a modality of val; it has {sorted(val.modalities)}")
 
         def validate():
             images, texts = val.modalities[image_key], val.modalities[text_key]
@@ -479,6 +553,5 @@ def train_contrastive(
                 )
             }
 
-    step = contrastive_step(image_encoder, text_encoder, loss_module, image_key, text_key)
     options.setdefault("desc", "contrastive training")
     return fit((image_encoder, text_encoder, loss_module), pairs, step, validate=validate, **options)

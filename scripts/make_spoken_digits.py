@@ -30,7 +30,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-from mmlearn.data.download import sha256_of
 import io
 import os
 import shutil
@@ -42,6 +41,8 @@ from pathlib import Path
 
 import librosa
 import numpy as np
+
+from mmlearn.data.download import sha256_of
 
 WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 # espeak-ng's English voices (language / accent) ...

@@ -59,7 +59,9 @@ def test_seed_everything_returns_seeded_generator():
     assert torch.equal(torch.rand(3, generator=g1), torch.rand(3, generator=g2))
 
 
-@pytest.mark.parametrize("bad, error", [(-1, ValueError), (1.5, TypeError), ("0", TypeError), (True, TypeError)])
+@pytest.mark.parametrize(
+    "bad, error", [(-1, ValueError), (1.5, TypeError), ("0", TypeError), (True, TypeError)]
+)
 def test_bad_seed_rejected(bad, error):
     with pytest.raises(error, match="seed must be a non-negative integer"):
         seed_everything(bad)

@@ -21,6 +21,8 @@ import librosa
 import numpy as np
 import torch
 
+from mmlearn.validation import check_positive_int
+
 SAMPLE_RATE = 8000
 N_FFT = 256  # 32 ms analysis window
 HOP_LENGTH = 128  # 16 ms between frames (half a window)
@@ -29,8 +31,8 @@ N_MFCC = 13
 AMIN = 1e-5  # power floor: digital silence maps to -50 dB instead of -inf
 
 
-def _as_batch(waveforms, name: str = "waveforms") -> np.ndarray:
-    """(N, T) float32 numpy array from a tensor or array, with clear errors."""
+def _as_batch(waveforms, n_fft: int, name: str = "waveforms") -> np.ndarray:
+    """(N, T) float32 numpy array from a tensor or array, with clear errors; each clip holds a window."""
     if isinstance(waveforms, torch.Tensor):
         waveforms = waveforms.detach().cpu().numpy()
     if not isinstance(waveforms, np.ndarray):
@@ -39,8 +41,11 @@ def _as_batch(waveforms, name: str = "waveforms") -> np.ndarray:
         raise ValueError(f"{name} must have shape (N, T) (a batch of mono clips), got {waveforms.shape}")
     if waveforms.shape[0] == 0:
         raise ValueError(f"{name} is an empty batch (shape {waveforms.shape})")
-    if waveforms.shape[1] < N_FFT // 2 + 1:
-        raise ValueError(f"{name} clips are too short ({waveforms.shape[1]} samples) for a spectrogram")
+    if waveforms.shape[1] < n_fft:
+        raise ValueError(
+            f"{name} clips are too short ({waveforms.shape[1]} samples) for a spectrogram window of "
+            f"n_fft={n_fft} samples"
+        )
     if not np.issubdtype(waveforms.dtype, np.floating):
         raise TypeError(f"{name} must hold floats in [-1, 1], got dtype {waveforms.dtype}")
     if not np.isfinite(waveforms).all():
@@ -57,7 +62,9 @@ def _check_params(sample_rate: int, n_fft: int, hop_length: int, n_mels: int) ->
 
 def n_frames(n_samples: int, hop_length: int = HOP_LENGTH) -> int:
     """Frames a centred STFT gives for a clip of ``n_samples``."""
-    return 1 + n_samples // hop_length
+    if isinstance(n_samples, bool) or not isinstance(n_samples, int | np.integer) or n_samples < 0:
+        raise ValueError(f"n_samples must be a whole number of samples >= 0, got {n_samples!r}")
+    return 1 + n_samples // check_positive_int(hop_length, "hop_length")
 
 
 def log_mel(
@@ -75,7 +82,7 @@ def log_mel(
     do not depend on the other clips in the batch.
     """
     _check_params(sample_rate, n_fft, hop_length, n_mels)
-    y = _as_batch(waveforms)
+    y = _as_batch(waveforms, n_fft)
     mel = librosa.feature.melspectrogram(
         y=y, sr=sample_rate, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels, fmin=0.0, fmax=sample_rate / 2
     )  # (N, n_mels, frames), vectorised over the batch
@@ -98,6 +105,7 @@ def mfcc(
     coefficient 0 tracks loudness, the next ones the shape of the spectral
     envelope (which vowel, which consonant).
     """
+    _check_params(sample_rate, n_fft, hop_length, n_mels)
     if isinstance(n_mfcc, bool) or not isinstance(n_mfcc, int | np.integer) or not 0 < n_mfcc <= n_mels:
         raise ValueError(f"n_mfcc must be an integer in 1..n_mels={n_mels}, got {n_mfcc!r}")
     db = log_mel(waveforms, sample_rate, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels).numpy()

@@ -34,6 +34,7 @@ normalising each modality first.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -42,7 +43,7 @@ from threadpoolctl import threadpool_limits
 from mmlearn.data.audio_features import log_mel, mfcc
 from mmlearn.data.base import DatasetSplits, MultimodalDataset, split_sizes
 from mmlearn.data.spoken_digits import load_spoken_digits
-from mmlearn.validation import check_seed
+from mmlearn.validation import check_level, check_number, check_seed
 
 FEATURES = ("mfcc", "logmel", "waveform")
 SPLITS = ("train", "val", "test")
@@ -66,10 +67,12 @@ def _digit_images() -> tuple[np.ndarray, np.ndarray]:
 
 
 def _check_fractions(fractions) -> tuple[float, float, float]:
-    fractions = tuple(float(f) for f in fractions)
-    if len(fractions) != 3 or min(fractions) <= 0 or abs(sum(fractions) - 1.0) > 1e-6:
-        raise ValueError(f"pool_fractions must be three positive numbers summing to 1, got {fractions}")
-    return fractions
+    """Three numbers in (0, 1) summing to 1; NaN fails ``0 < f`` instead of slipping through."""
+    ok = not isinstance(fractions, str | bytes) and isinstance(fractions, Sequence) and len(fractions) == 3
+    ok = ok and all(isinstance(f, int | float) and not isinstance(f, bool) and 0 < f < 1 for f in fractions)
+    if not ok or not abs(sum(fractions) - 1.0) <= 1e-6:
+        raise ValueError(f"pool_fractions must be three positive numbers summing to 1, got {fractions!r}")
+    return tuple(float(f) for f in fractions)
 
 
 def _split_pools(ids: np.ndarray, fractions, rng: np.random.Generator) -> list[np.ndarray]:
@@ -222,12 +225,11 @@ def av_digits(
     if len(sizes) != 3:
         raise ValueError(f"fractions must give three parts (train, val, test), got {list(fractions)}")
     check_seed(seed)
-    if image_energy is not None and not 0.0 < float(image_energy) <= 1.0:
+    if image_energy is not None and not 0.0 < check_level(image_energy, "image_energy"):
         raise ValueError(f"image_energy must be in (0, 1] or None, got {image_energy}")
-    if not np.isfinite(image_noise) or image_noise < 0:
-        raise ValueError(f"image_noise must be a finite number >= 0, got {image_noise}")
-    if audio_snr_db is not None and not np.isfinite(audio_snr_db):
-        raise ValueError(f"audio_snr_db must be a finite number (dB) or None, got {audio_snr_db}")
+    image_noise = check_number(image_noise, "image_noise", minimum=0.0)
+    if audio_snr_db is not None:
+        check_number(audio_snr_db, "audio_snr_db")
     if features not in FEATURES:
         raise ValueError(f"features must be one of {list(FEATURES)}, got {features!r}")
     fractions = _check_fractions(pool_fractions)

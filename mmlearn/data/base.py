@@ -25,7 +25,7 @@ from typing import NamedTuple
 import torch
 from torch.utils.data import Dataset
 
-from mmlearn.validation import check_modalities, check_positive_int, check_seed
+from mmlearn.validation import check_device, check_index, check_modalities, check_positive_int, check_seed
 
 SPLITS = ("train", "val", "test")
 
@@ -50,8 +50,12 @@ class MultimodalDataset(Dataset):
         n = check_modalities(modalities)
         if not isinstance(labels, torch.Tensor):
             raise TypeError(f"labels must be a torch.Tensor, got {type(labels).__name__}")
-        if labels.shape[0] != n:
-            raise ValueError(f"labels have {labels.shape[0]} rows but the modalities have {n}")
+        if labels.dim() == 0 or labels.shape[0] != n:
+            raise ValueError(f"labels have shape {tuple(labels.shape)} but the modalities have {n} rows")
+        if labels.is_floating_point() and not torch.isfinite(labels).all():
+            raise ValueError("labels contain NaN or infinite values")
+        if info is not None and not isinstance(info, Mapping):
+            raise TypeError(f"info must be a dict of per-sample lists or tensors, got {type(info).__name__}")
         self.modalities = dict(modalities)
         self.labels = labels
         self.info = dict(info or {})
@@ -72,7 +76,7 @@ class MultimodalDataset(Dataset):
 
     def subset(self, index: torch.Tensor | Sequence[int]) -> MultimodalDataset:
         """A new dataset holding the rows in ``index`` (tensors are sliced, not copied lazily)."""
-        index = torch.as_tensor(index, dtype=torch.long)
+        index = check_index(index, len(self)).to(self.labels.device)
         info = {}
         for key, value in self.info.items():
             info[key] = (
@@ -91,6 +95,7 @@ class MultimodalDataset(Dataset):
 
     def to(self, device) -> MultimodalDataset:
         """Move every tensor to ``device`` (for the fast path on a GPU)."""
+        device = check_device(device)
         info = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in self.info.items()}
         return MultimodalDataset(
             {k: v.to(device) for k, v in self.modalities.items()}, self.labels.to(device), info, self.classes
@@ -145,10 +150,12 @@ def batches(
     The fast path for small models on a CPU: a DataLoader would build each
     batch sample by sample in Python, which costs more than the model.
     """
+    if not isinstance(dataset, MultimodalDataset):
+        raise TypeError(f"dataset must be a MultimodalDataset, got {type(dataset).__name__}")
     batch_size = check_positive_int(batch_size, "batch_size")
     n = len(dataset)
     if shuffle:
-        gen = torch.Generator().manual_seed(seed) if seed is not None else None
+        gen = torch.Generator().manual_seed(check_seed(seed)) if seed is not None else None
         order = torch.randperm(n, generator=gen).to(dataset.labels.device)
     else:
         order = None

@@ -112,7 +112,10 @@ def bayes_optimal_report(data: MultimodalDataset | ClinicalCases) -> dict[str, d
     if isinstance(data, ClinicalCases):
         return posterior_report(data.labels, data.posteriors)
     if not isinstance(data, MultimodalDataset):
-        raise TypeError(f"expected a dataset from clinical_lesions, got {type(data).__name__}")
+        raise TypeError(
+            f"data must be a dataset from clinical_lesions (or the cases of sample_clinical_cases), "
+            f"got {type(data).__name__}"
+        )
     absent = [key for key in ("p_image", "p_record", "p_fused") if key not in data.info]
     if absent:
         raise KeyError(f"dataset info lacks {absent}: was it made by clinical_lesions?")

@@ -94,7 +94,7 @@ import numpy as np
 from scipy.special import expit, logit, logsumexp
 from scipy.stats import norm
 
-from mmlearn.validation import check_level, check_positive_int, check_seed
+from mmlearn.validation import check_level, check_number, check_positive_int, check_seed
 
 PREVALENCE = 0.5
 
@@ -200,7 +200,7 @@ class ClinicalCases:
 
 def check_prevalence(prevalence) -> float:
     """The prior p(malignant) must lie strictly between 0 and 1."""
-    prevalence = float(prevalence)
+    prevalence = check_number(prevalence, "prevalence")
     if not 0.0 < prevalence < 1.0:
         raise ValueError(f"prevalence must be strictly between 0 and 1, got {prevalence}")
     return prevalence
@@ -292,6 +292,8 @@ def _factor_values(z: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 def age_log_pmf(y: int) -> np.ndarray:
     """log p(age = a | y) for a = 18 ... 94: a normal truncated to [18, 95), floored to whole years."""
+    if isinstance(y, bool) or not isinstance(y, int | np.integer) or y not in (0, 1):
+        raise ValueError(f"y must be the class, 0 (benign) or 1 (malignant), got {y!r}")
     mean, sd = AGE_MEAN[y], AGE_SD[y]
     edges = norm.cdf((np.arange(AGE_MIN, AGE_MAX + 2) - mean) / sd)  # (78,)
     mass = np.diff(edges)  # (77,)

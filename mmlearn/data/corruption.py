@@ -32,7 +32,7 @@ from collections.abc import Mapping
 import torch
 
 from mmlearn.data.base import MultimodalDataset
-from mmlearn.validation import check_level, check_seed, check_tensor
+from mmlearn.validation import check_level, check_number, check_seed, check_tensor
 
 KINDS = ("noise", "occlude", "drop")
 NOISE_AT_FULL = 10.0  # noise std / signal std at level 1.0
@@ -84,6 +84,7 @@ def occlude(x: torch.Tensor, level: float, seed: int = 0, fill: float = 0.0) -> 
     """
     _check_input(x, "x")
     level = check_level(level)
+    fill = check_number(fill, "fill")
     gen = _generator(seed)
     n = x.shape[0]
     if x.dim() == 4:
@@ -104,6 +105,7 @@ def drop(x: torch.Tensor, level: float, seed: int = 0, fill: float = 0.0) -> tor
     """Set the whole sample to ``fill`` for round(level * N) randomly chosen samples."""
     _check_input(x, "x")
     level = check_level(level)
+    fill = check_number(fill, "fill")
     gen = _generator(seed)
     n = x.shape[0]
     chosen = torch.randperm(n, generator=gen)[: round(level * n)]
@@ -119,7 +121,7 @@ _FUNCTIONS = {"noise": gaussian_noise, "occlude": occlude, "drop": drop}
 def _check_modality(inputs: Mapping[str, torch.Tensor], modality: str) -> None:
     if not isinstance(inputs, Mapping):
         raise TypeError(f"inputs must be a dict of modality name -> tensor, got {type(inputs).__name__}")
-    if modality not in inputs:
+    if not isinstance(modality, str) or modality not in inputs:
         raise KeyError(f"unknown modality {modality!r}; the inputs hold {sorted(inputs)}")
 
 
@@ -135,6 +137,7 @@ def corrupt(
     _check_modality(inputs, modality)
     if kind not in _FUNCTIONS:
         raise ValueError(f"unknown corruption kind {kind!r}; expected one of {list(KINDS)}")
+    _check_input(inputs[modality], f"modality {modality!r}")
     level = check_level(level)
     out = dict(inputs)
     out[modality] = _FUNCTIONS[kind](inputs[modality], level, seed)

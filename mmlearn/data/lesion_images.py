@@ -86,19 +86,32 @@ def _sample_nuisance(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
 
 
 def _check_factor_arrays(asymmetry, border, colour, diameter_mm) -> tuple[np.ndarray, ...]:
-    a, b, c, d = (
-        np.asarray(v, dtype=np.float64).reshape(-1) for v in (asymmetry, border, colour, diameter_mm)
-    )
-    if not (len(b) == len(c) == len(d) == len(a)) or len(a) == 0:
-        raise ValueError(
-            f"factor arrays must be non-empty and equally long, got {len(a)}, {len(b)}, {len(c)}, {len(d)}"
-        )
-    for name, v in (("asymmetry", a), ("border", b), ("colour", c)):
+    """The four factors as equally long, non-empty float64 arrays, each checked under its own name."""
+    arrays = {}
+    for name, v in (
+        ("asymmetry", asymmetry),
+        ("border", border),
+        ("colour", colour),
+        ("diameter_mm", diameter_mm),
+    ):
+        if v is None or isinstance(v, str | bytes):
+            raise TypeError(f"{name} must be numbers (a list or array), got {v!r}")
+        try:
+            arrays[name] = np.asarray(v, dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError) as err:
+            raise TypeError(f"{name} must be numbers (a list or array), got {v!r}") from err
+        if len(arrays[name]) == 0:
+            raise ValueError(f"{name} is empty")
+    lengths = {name: len(a) for name, a in arrays.items()}
+    if len(set(lengths.values())) > 1:
+        raise ValueError(f"the factor arrays must be equally long (one value per lesion), got {lengths}")
+    for name in ("asymmetry", "border", "colour"):
+        v = arrays[name]
         if not np.isfinite(v).all() or (v < 0).any() or (v > 1).any():
             raise ValueError(f"{name} must lie in [0, 1]")
-    if not np.isfinite(d).all() or (d <= 0).any():
+    if not np.isfinite(arrays["diameter_mm"]).all() or (arrays["diameter_mm"] <= 0).any():
         raise ValueError("diameter_mm must be positive")
-    return a, b, c, d
+    return tuple(arrays.values())
 
 
 def draw_lesions(

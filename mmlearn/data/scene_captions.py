@@ -44,6 +44,9 @@ MAX_CAPTIONS = len(FRAMES) + 1
 
 def place_phrases(row: int, col: int) -> tuple[str, ...]:
     """Ways to say where an object is, given its third of the canvas (0, 1, 2 from top / left)."""
+    for name, value in (("row", row), ("col", col)):
+        if isinstance(value, bool) or not isinstance(value, int) or value not in (0, 1, 2):
+            raise ValueError(f"{name} must be a third of the canvas: 0, 1 or 2, got {value!r}")
     vertical = {0: ("top", "upper"), 2: ("bottom", "lower")}
     horizontal = {0: "left", 2: "right"}
     if row != 1 and col != 1:  # a corner
@@ -62,11 +65,18 @@ PLACES = [[place_phrases(row, col) for col in range(3)] for row in range(3)]
 
 
 def article(word: str) -> str:
+    """ "a" or "an" before ``word``."""
+    if not isinstance(word, str) or not word:
+        raise TypeError(f"word must be a non-empty str, got {word!r}")
     return "an" if word[0] in "aeiou" else "a"
 
 
 def join_list(phrases: list[str]) -> str:
     """ "a, b and c" """
+    if isinstance(phrases, str) or not isinstance(phrases, list | tuple) or not phrases:
+        raise TypeError(f"phrases must be a non-empty list of strings, got {phrases!r}")
+    if not all(isinstance(p, str) for p in phrases):
+        raise TypeError(f"phrases must be strings, got {phrases!r}")
     return phrases[0] if len(phrases) == 1 else ", ".join(phrases[:-1]) + " and " + phrases[-1]
 
 
@@ -158,6 +168,8 @@ def scene_captions(
     ``"n_objects"`` and ``"combos"`` (N, K): each object's colour-shape class,
     an id into ``COMBO_NAMES`` (-1 for no object), for zero-shot classification.
     """
+    for name, value in (("min_objects", min_objects), ("max_objects", max_objects)):
+        check_positive_int(value, name)  # here, so that the message names it (make_scenes says n_objects)
     scenes = make_scenes(n, seed=seed, n_objects=(min_objects, max_objects), shapes=shapes, **scene_options)
     captions = make_captions(scenes, n_captions, seed)
     combos = torch.where(scenes.colors >= 0, scenes.colors * len(SHAPES) + scenes.shapes, -1)

@@ -37,7 +37,7 @@ import numpy as np
 import torch
 from numpy.lib.stride_tricks import sliding_window_view
 
-from mmlearn.validation import check_positive_int, check_seed
+from mmlearn.validation import OutOfRangeError, check_index, check_positive_int, check_seed
 
 # Colour names and their RGB values, in id order (id = index).
 COLORS = ("red", "green", "blue", "orange", "yellow", "gray")
@@ -82,10 +82,10 @@ class Scenes:
 
     def subset(self, index) -> Scenes:
         """The scenes at ``index`` (a list, tensor or slice), as a new ``Scenes``."""
-        if isinstance(index, int):
+        if isinstance(index, int) and not isinstance(index, bool):
             index = [index]  # keep the batch dimension
         if not isinstance(index, slice):
-            index = torch.as_tensor(index, dtype=torch.long)
+            index = check_index(index, len(self))
         return Scenes(
             self.images[index],
             self.colors[index],
@@ -97,8 +97,10 @@ class Scenes:
 
     def describe(self, i: int) -> str:
         """A plain-text list of the objects in scene ``i`` (for printing in a lesson)."""
+        if isinstance(i, bool) or not isinstance(i, int | np.integer):
+            raise TypeError(f"i must be a scene index (an int), got {i!r}")
         if not 0 <= i < len(self):
-            raise IndexError(f"scene index {i} is out of range for {len(self)} scenes")
+            raise OutOfRangeError(f"scene index i={i} is out of range for {len(self)} scenes")
         parts = []
         for color, shape, (x, y) in zip(
             self.colors[i].tolist(), self.shapes[i].tolist(), self.centers[i].tolist(), strict=True
@@ -124,6 +126,7 @@ def names_to_ids(names: Sequence[str], known: Sequence[str], what: str) -> np.nd
 
 def shape_masks(half_size: int) -> np.ndarray:
     """Boolean pixel masks of every shape in ``SHAPES``, shape (n_shapes, T, T) with T = 2h + 1."""
+    check_positive_int(half_size, "half_size")
     offsets = np.arange(-half_size, half_size + 1)
     dy, dx = np.meshgrid(offsets, offsets, indexing="ij")  # (T, T) row and column offsets from the centre
     square = np.ones(dy.shape, dtype=bool)
@@ -145,7 +148,7 @@ def scene_rng(seed: int, stream: int) -> np.random.Generator:
     Each step gets its own stream of the same seed, so the questions do not
     reuse the random numbers that placed the objects.
     """
-    return np.random.default_rng([check_seed(seed), stream])
+    return np.random.default_rng([check_seed(seed), check_seed(stream, "stream")])
 
 
 def max_objects_for(size: int, half_size: int) -> int:
@@ -155,8 +158,9 @@ def max_objects_for(size: int, half_size: int) -> int:
     along both axes, a (2 * min_gap - 1)^2 square. While those squares do not
     cover all (size - 2h)^2 possible centres, the next object always has room.
     """
+    size, half_size = check_positive_int(size, "size"), check_positive_int(half_size, "half_size")
     min_gap = 2 * half_size + 2
-    free = (size - 2 * half_size) ** 2
+    free = max(size - 2 * half_size, 0) ** 2  # possible centres; none when one object does not fit
     blocked = (2 * min_gap - 1) ** 2
     return (free - 1) // blocked + 1
 

@@ -45,7 +45,7 @@ import numpy as np
 import torch
 
 from mmlearn.data.base import MultimodalDataset
-from mmlearn.validation import check_positive_int, check_seed
+from mmlearn.validation import check_modalities, check_number, check_positive_int, check_seed
 
 SAMPLE_RATE_HZ = 50.0
 WINDOW_SECONDS = 2.56
@@ -104,9 +104,7 @@ def sensor_activities(
     check_positive_int(n, "n")
     check_positive_int(n_subjects, "n_subjects")
     check_seed(seed)
-    noise = float(noise)
-    if not np.isfinite(noise) or noise < 0:
-        raise ValueError(f"noise must be a finite number >= 0, got {noise}")
+    noise = check_number(noise, "noise", minimum=0.0)
     rng = np.random.default_rng(int(seed))
     k = len(ACTIVITIES)
 
@@ -181,9 +179,24 @@ def sensor_activities(
 
 
 def imu_channels(data: MultimodalDataset | Mapping[str, torch.Tensor]) -> torch.Tensor:
-    """(N, 6, T): accelerometer then gyroscope channels (``CHANNEL_NAMES``), for a single 1-D CNN."""
+    """(N, 6, T): accelerometer then gyroscope channels (``CHANNEL_NAMES``), for a single 1-D CNN.
+
+    ``data`` is a dataset from ``sensor_activities`` or its ``{"accel": ..., "gyro": ...}`` dict; both
+    must be (N, 3, T) batches of the same N and T, without NaN.
+    """
     modalities = data.modalities if isinstance(data, MultimodalDataset) else data
+    if not isinstance(modalities, Mapping):
+        raise TypeError(
+            f"data must be a MultimodalDataset or a dict of modalities, got {type(data).__name__}"
+        )
     missing = [key for key in ("accel", "gyro") if key not in modalities]
     if missing:
-        raise KeyError(f"need modalities 'accel' and 'gyro', missing {missing}")
-    return torch.cat([modalities["accel"], modalities["gyro"]], dim=1)
+        raise KeyError(f"data needs modalities 'accel' and 'gyro', missing {missing}")
+    accel, gyro = modalities["accel"], modalities["gyro"]
+    check_modalities({"accel": accel, "gyro": gyro})  # tensors, no NaN, one batch size
+    for key, x in (("accel", accel), ("gyro", gyro)):
+        if x.dim() != 3 or x.shape[1] != 3:
+            raise ValueError(f"modality '{key}' must be (N, 3, T), got shape {tuple(x.shape)}")
+    if accel.shape[2] != gyro.shape[2]:
+        raise ValueError(f"'accel' has {accel.shape[2]} time steps but 'gyro' has {gyro.shape[2]}")
+    return torch.cat([accel, gyro], dim=1)

@@ -13,6 +13,7 @@ needed here.
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import librosa
 import numpy as np
 
 from mmlearn.data.download import sha256_of
+from mmlearn.validation import check_path
 
 ASSET_PATH = Path(__file__).resolve().parent / "assets" / "spoken_digits.npz"
 # Printed by scripts/make_spoken_digits.py; also in mmlearn/data/assets/README.md.
@@ -64,14 +66,16 @@ def load_spoken_digits(path: str | Path | None = None, *, sha256: str | None = A
     regenerated asset). Raises FileNotFoundError if the file is missing and
     ValueError if it is corrupt or malformed, naming the file either way.
     """
-    path = Path(ASSET_PATH if path is None else path).resolve()
+    path = Path(ASSET_PATH if path is None else check_path(path)).resolve()
+    if sha256 is not None and (not isinstance(sha256, str) or not re.fullmatch(r"[0-9a-fA-F]{64}", sha256)):
+        raise ValueError(f"sha256 must be 64 hexadecimal digits (or None to skip the check), got {sha256!r}")
     if not path.is_file():
         raise FileNotFoundError(
             f"spoken-digit asset not found: {path}. Reinstall mmlearn, or rebuild it with "
             "scripts/make_spoken_digits.py (needs espeak-ng)."
         )
     stat = path.stat()
-    return _load_cached(str(path), stat.st_size, stat.st_mtime_ns, sha256)
+    return _load_cached(str(path), stat.st_size, stat.st_mtime_ns, sha256 and sha256.lower())
 
 
 @functools.lru_cache(maxsize=4)

@@ -26,6 +26,8 @@ from numbers import Integral
 
 import torch
 
+from mmlearn.validation import check_path
+
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<bos>", "<eos>"
 SPECIALS = (PAD, UNK, BOS, EOS)
 TOKEN_PATTERN = re.compile(r"\w+(?:'\w+)?|[^\w\s]")  # words (keeping "it's" whole) or single symbols
@@ -41,6 +43,11 @@ def tokenize(text: str, lower: bool = True) -> list[str]:
 
 def detokenize(tokens: Iterable[str]) -> str:
     """Join tokens back into a sentence, without a space before punctuation."""
+    if isinstance(tokens, str) or not isinstance(tokens, Iterable):
+        raise TypeError(f"tokens must be a list of strings (use it as is for one string), got {tokens!r}")
+    tokens = list(tokens)
+    if not all(isinstance(token, str) for token in tokens):
+        raise TypeError(f"tokens must be a list of strings, got {tokens!r}")
     out = ""
     for token in tokens:
         out += token if (not out or token in ATTACHED or out.endswith("(")) else " " + token
@@ -60,6 +67,8 @@ class Vocabulary:
     """
 
     def __init__(self, words: Sequence[str], lower: bool = True):
+        if isinstance(words, str) or not isinstance(words, Iterable):
+            raise TypeError(f"words must be a list of words, not one string, got {words!r}")
         words = list(words)
         if any(not isinstance(w, str) or not w for w in words):
             raise TypeError("every vocabulary word must be a non-empty str")
@@ -80,11 +89,13 @@ class Vocabulary:
         Ties are broken alphabetically so the ids do not depend on the order
         of the texts. ``max_size`` caps the number of words (specials excluded).
         """
-        if isinstance(texts, str):
-            raise TypeError("texts must be a list of strings, not one string")
+        if isinstance(texts, str) or not isinstance(texts, Iterable):
+            raise TypeError(f"texts must be a list of strings, not one string, got {texts!r}")
         if isinstance(min_freq, bool) or not isinstance(min_freq, int) or min_freq < 1:
             raise ValueError(f"min_freq must be a positive integer, got {min_freq!r}")
-        if max_size is not None and (not isinstance(max_size, int) or max_size < 0):
+        if max_size is not None and (
+            isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 0
+        ):
             raise ValueError(f"max_size must be None or a non-negative integer, got {max_size!r}")
         counts = Counter()
         n_texts = 0
@@ -156,9 +167,11 @@ class Vocabulary:
         if isinstance(ids, torch.Tensor):
             if ids.dim() != 1:
                 raise ValueError(
-                    f"decode takes one sequence (1-D), got shape {tuple(ids.shape)}; use decode_batch"
+                    f"ids must be one sequence (1-D), got shape {tuple(ids.shape)}; use decode_batch"
                 )
             ids = ids.tolist()
+        if isinstance(ids, str) or not isinstance(ids, Iterable):
+            raise TypeError(f"ids must be a list or 1-D tensor of token ids, got {ids!r}")
         tokens = []
         for i in ids:
             if isinstance(i, bool) or not isinstance(i, Integral) or not 0 <= i < len(self):
@@ -175,19 +188,19 @@ class Vocabulary:
         """Decode a (B, L) tensor of ids into B sentences."""
         if not isinstance(ids, torch.Tensor) or ids.dim() != 2:
             raise ValueError(
-                f"decode_batch takes a 2-D tensor of ids, got {getattr(ids, 'shape', type(ids))}"
+                f"ids must be a 2-D (B, L) tensor of token ids, got {getattr(ids, 'shape', ids)!r}"
             )
         return [self.decode(row, strip_special=strip_special) for row in ids]
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the vocabulary as JSON."""
-        with open(path, "w", encoding="utf-8") as f:
+        with open(check_path(path), "w", encoding="utf-8") as f:
             json.dump({"words": self.itos, "lower": self.lower}, f, indent=0)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Vocabulary:
         """Read a vocabulary written by ``save``."""
-        if not os.path.exists(path):
+        if not os.path.exists(check_path(path)):
             raise FileNotFoundError(f"no vocabulary file at {path}")
         with open(path, encoding="utf-8") as f:
             try:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from mmlearn.encoders.sensor import SensorEncoder
+from mmlearn.validation import check_positive_int
 
 
 class AudioEncoder(SensorEncoder):
@@ -33,5 +34,6 @@ class AudioEncoder(SensorEncoder):
         kernel_size: int = 3,
         normalize: bool = True,
     ):
+        check_positive_int(n_feat, "n_feat")  # checked here, so that a message names n_feat, not in_channels
         super().__init__(n_feat, out_dim, channels=channels, kernel_size=kernel_size, normalize=normalize)
         self.n_feat = n_feat

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from mmlearn.validation import check_positive_int, check_tensor, to_module_dtype
+from mmlearn.validation import check_positive_int, check_tensor, check_widths, to_module_dtype
 
 
 def check_image_batch(x, name: str, in_channels: int) -> torch.Tensor:
@@ -23,6 +23,7 @@ def check_image_batch(x, name: str, in_channels: int) -> torch.Tensor:
 
     uint8 images (0..255, as the scene generator stores them) are scaled to [0, 1].
     """
+    check_positive_int(in_channels, "in_channels")
     if isinstance(x, torch.Tensor) and x.dtype == torch.uint8:
         x = x.float() / 255.0
     check_tensor(x, name, ndim=4)
@@ -57,7 +58,7 @@ class ImageEncoder(nn.Module):
         self.in_channels = check_positive_int(in_channels, "in_channels")
         self.out_dim = check_positive_int(out_dim, "out_dim")
         self.pool_size = check_positive_int(pool_size, "pool_size")
-        channels = [check_positive_int(c, "channels[i]") for c in channels]
+        channels = check_widths(channels, "channels")
         if not channels:
             raise ValueError("channels must name at least one convolution block")
         layers: list[nn.Module] = []

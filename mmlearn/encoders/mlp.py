@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from mmlearn.validation import check_positive_int, check_tensor, to_module_dtype
+from mmlearn.validation import check_level, check_positive_int, check_tensor, check_widths, to_module_dtype
 
 
 class MLPEncoder(nn.Module):
@@ -35,10 +35,11 @@ class MLPEncoder(nn.Module):
         super().__init__()
         self.in_features = check_positive_int(in_features, "in_features")
         self.out_dim = check_positive_int(out_dim, "out_dim")
+        dropout = check_level(dropout, "dropout")
         layers: list[nn.Module] = [nn.BatchNorm1d(in_features) if normalize else nn.Identity()]
         width = in_features
-        for h in hidden:
-            layers += [nn.Linear(width, check_positive_int(h, "hidden[i]")), nn.ReLU(), nn.Dropout(dropout)]
+        for h in check_widths(hidden, "hidden"):
+            layers += [nn.Linear(width, h), nn.ReLU(), nn.Dropout(dropout)]
             width = h
         layers.append(nn.Linear(width, out_dim))
         self.mlp = nn.Sequential(*layers)

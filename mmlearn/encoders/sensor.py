@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from mmlearn.validation import check_positive_int, check_tensor, to_module_dtype
+from mmlearn.validation import check_positive_int, check_tensor, check_widths, to_module_dtype
 
 
 class SensorEncoder(nn.Module):
@@ -39,7 +39,7 @@ class SensorEncoder(nn.Module):
         self.out_dim = check_positive_int(out_dim, "out_dim")
         if check_positive_int(kernel_size, "kernel_size") % 2 == 0:
             raise ValueError(f"kernel_size must be odd so that padding keeps the length, got {kernel_size}")
-        channels = [check_positive_int(c, "channels[i]") for c in channels]
+        channels = check_widths(channels, "channels")
         if not channels:
             raise ValueError("channels must name at least one convolution block")
         self.input_norm = nn.BatchNorm1d(in_channels) if normalize else nn.Identity()

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from mmlearn.validation import check_positive_int, check_tensor
+from mmlearn.validation import check_level, check_positive_int, check_tensor
 
 TEXT_KINDS = ("gru", "transformer")
 
@@ -53,8 +53,9 @@ class TextEncoder(nn.Module):
         self.out_dim = check_positive_int(out_dim, "out_dim")
         check_positive_int(embed_dim, "embed_dim")
         check_positive_int(num_layers, "num_layers")
-        if not 0 <= pad_id < vocab_size:
-            raise ValueError(f"pad_id must be a token id in [0, {vocab_size}), got {pad_id}")
+        if isinstance(pad_id, bool) or not isinstance(pad_id, int) or not 0 <= pad_id < vocab_size:
+            raise ValueError(f"pad_id must be a token id in [0, {vocab_size}), got {pad_id!r}")
+        dropout = check_level(dropout, "dropout")
         self.kind, self.pad_id, self.max_len = kind, pad_id, check_positive_int(max_len, "max_len")
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=pad_id)
         if kind == "gru":

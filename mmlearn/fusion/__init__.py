@@ -27,6 +27,8 @@ unless sharing (for example pre-trained encoders) is intended.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from mmlearn.fusion.attention import AttentionFusion
 from mmlearn.fusion.base import MISSING_POLICIES, FusionModel
 from mmlearn.fusion.early import EarlyFusion
@@ -70,6 +72,8 @@ def make_fusion_model(method: str, branches: dict, num_classes: int, **options) 
     """
     if method not in FUSION_METHODS:
         raise ValueError(f"unknown fusion method {method!r}; choose one of {FUSION_METHODS}")
+    if not isinstance(branches, Mapping) or not branches:
+        raise TypeError(f"branches must be a non-empty dict {{modality name: encoder}}, got {branches!r}")
     if method.startswith("late_"):
         return LateFusion(branches, num_classes, rule=method.removeprefix("late_"), **options)
     return _CLASSES[method](branches, num_classes, **options)

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mmlearn.validation import check_modalities, check_positive_int
+from mmlearn.validation import check_batch_labels, check_level, check_modalities, check_positive_int
 
 MISSING_POLICIES = ("error", "zeros")
 
@@ -46,6 +46,11 @@ def check_encoders(encoders) -> dict[str, nn.Module]:
 
 def mlp_head(in_dim: int, num_classes: int, hidden: int | None = 64, dropout: float = 0.0) -> nn.Module:
     """Linear -> ReLU -> dropout -> linear (or a single linear layer when ``hidden`` is None or 0)."""
+    check_positive_int(in_dim, "in_dim")
+    check_positive_int(num_classes, "num_classes")
+    check_level(dropout, "dropout")
+    if hidden is not None and hidden != 0:
+        check_positive_int(hidden, "hidden")
     if not hidden:
         return nn.Linear(in_dim, num_classes)
     return nn.Sequential(
@@ -115,7 +120,7 @@ class FusionModel(nn.Module):
     def training_step(self, inputs: Mapping[str, torch.Tensor], labels: torch.Tensor):
         """(loss, logits) of one batch in a single forward pass; ``train_classifier`` calls this."""
         logits = self(inputs)  # (B, num_classes)
-        return F.cross_entropy(logits, labels), logits
+        return F.cross_entropy(logits, check_batch_labels(labels, logits)), logits
 
 
 class EncoderFusion(FusionModel):

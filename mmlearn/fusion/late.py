@@ -29,7 +29,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from mmlearn.fusion.base import FusionModel, check_encoders, mlp_head
-from mmlearn.validation import check_modalities, check_positive_int
+from mmlearn.validation import (
+    check_batch_labels,
+    check_modalities,
+    check_names,
+    check_number,
+    check_positive_int,
+)
 
 LATE_RULES = ("mean", "weighted", "vote", "learned")
 
@@ -52,6 +58,8 @@ class UnimodalClassifier(nn.Module):
         dropout: float = 0.0,
     ):
         super().__init__()
+        if modality is not None and (not isinstance(modality, str) or not modality):
+            raise TypeError(f"modality must be None or the name of the modality to read, got {modality!r}")
         check_encoders({modality or "modality": encoder})
         self.encoder = encoder
         self.modality = modality
@@ -86,7 +94,8 @@ class UnimodalClassifier(nn.Module):
 
     def loss(self, inputs: Mapping[str, torch.Tensor], labels: torch.Tensor) -> torch.Tensor:
         """Cross-entropy of the logits."""
-        return F.cross_entropy(self(inputs), labels)
+        logits = self(inputs)  # (B, num_classes)
+        return F.cross_entropy(logits, check_batch_labels(labels, logits))
 
 
 class LateFusion(FusionModel):
@@ -148,6 +157,10 @@ class LateFusion(FusionModel):
             if set(weights) != set(self.modalities):
                 raise ValueError(f"weights must give one value for each of {list(self.modalities)}")
             weights = [weights[m] for m in self.modalities]
+        if isinstance(weights, str | bytes) or not isinstance(weights, Sequence | torch.Tensor):
+            raise TypeError(f"weights must be a list of numbers or a {{name: weight}} dict, got {weights!r}")
+        if not isinstance(weights, torch.Tensor):
+            weights = [check_number(w, "weights") for w in weights]
         w = torch.as_tensor(weights, dtype=torch.float32).flatten()
         if w.numel() != len(self.modalities):
             raise ValueError(
@@ -167,7 +180,12 @@ class LateFusion(FusionModel):
 
         For rules "mean" and "vote" they are uniform.
         """
-        present = list(self.modalities if present is None else present)
+        present = list(self.modalities) if present is None else check_names(present, "present")
+        unknown = sorted(set(present) - set(self.modalities))
+        if unknown:
+            raise KeyError(
+                f"present names unknown modalities {unknown}; the model has {list(self.modalities)}"
+            )
         idx = torch.tensor([self.modalities.index(m) for m in present], device=self.weights.device)
         if self.rule == "learned":
             return torch.softmax(self.weight_logits[idx], dim=0)
@@ -203,6 +221,7 @@ class LateFusion(FusionModel):
         """
         logits = self.unimodal_logits(inputs)
         fused = self.combine(logits)
+        labels = check_batch_labels(labels, fused)
         loss = torch.stack([F.cross_entropy(z, labels) for z in logits.values()]).mean()
         if self.rule == "learned":
             loss = loss + F.nll_loss(fused, labels)

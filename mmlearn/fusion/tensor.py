@@ -34,7 +34,7 @@ import torch
 from torch import nn
 
 from mmlearn.fusion.base import EncoderFusion, fill_missing
-from mmlearn.validation import check_positive_int
+from mmlearn.validation import check_level, check_positive_int, check_tensor
 
 
 class _ProductFusion(EncoderFusion):
@@ -55,7 +55,9 @@ class _ProductFusion(EncoderFusion):
                 {m: nn.Sequential(nn.Linear(d, proj_dim), nn.ReLU()) for m, d in self.feature_dims.items()}
             )
             self.proj_dims = {m: proj_dim for m in self.modalities}
-        self.head = nn.Sequential(nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, num_classes))
+        self.head = nn.Sequential(
+            nn.ReLU(), nn.Dropout(check_level(dropout, "dropout")), nn.Linear(hidden, num_classes)
+        )
 
     def augmented(self, inputs: Mapping[str, torch.Tensor]) -> list[torch.Tensor]:
         """[h_m; 1] for every modality in model order: a list of (B, proj_dim_m + 1) tensors."""
@@ -69,6 +71,14 @@ class _ProductFusion(EncoderFusion):
 
 def outer_product(z: list[torch.Tensor]) -> torch.Tensor:
     """Batched outer product of (B, n_m) vectors, flattened: (B, prod n_m), first modality outermost."""
+    if isinstance(z, torch.Tensor) or not isinstance(z, list | tuple) or not z:
+        raise TypeError(
+            f"z must be a non-empty list of (B, n) tensors, one per modality, got {type(z).__name__}"
+        )
+    for i, v in enumerate(z):
+        check_tensor(v, f"z[{i}]", ndim=2)
+        if v.shape[0] != z[0].shape[0]:
+            raise ValueError(f"z[{i}] has {v.shape[0]} rows but z[0] has {z[0].shape[0]}: one batch for all")
     out = z[0]
     for v in z[1:]:
         out = (out.unsqueeze(2) * v.unsqueeze(1)).flatten(1)  # (B, n_so_far * n_m)
