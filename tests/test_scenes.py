@@ -404,3 +404,21 @@ def test_combo_prompts():
     assert combo_prompts("{name}")[-1] == "gray triangle"
     with pytest.raises(ValueError):
         combo_prompts("a photo")
+
+
+def test_scene_captions_give_every_reference_caption_as_tokens_when_a_model_needs_them():
+    from mmlearn.data import Vocabulary
+
+    plain = scene_captions(12, seed=2, n_captions=3)
+    vocab = Vocabulary.build([c for caps in plain.info["captions"] for c in caps])
+    data = scene_captions(12, seed=2, n_captions=3, vocab=vocab)
+    ids = data.modalities["captions"]  # (N, n_captions, L)
+    assert ids.shape[:2] == (12, 3) and ids.dtype == torch.int64
+    assert torch.equal(data.modalities["image"], plain.modalities["image"])  # same scenes with or without
+    for i in (0, 11):
+        for j in range(3):
+            assert ids[i, j, 0] == vocab.bos_id
+            assert vocab.decode(ids[i, j]) == plain.info["captions"][i][j]
+    assert "captions" not in plain.modalities
+    with pytest.raises(TypeError, match="vocab must be a mmlearn.data.Vocabulary"):
+        scene_captions(2, vocab=["a", "b"])

@@ -21,6 +21,7 @@ import torch
 
 from mmlearn.data.base import MultimodalDataset
 from mmlearn.data.scene_render import COLORS, SHAPES, Scenes, make_scenes, scene_rng
+from mmlearn.data.text import Vocabulary
 from mmlearn.validation import check_positive_int
 
 # Colour-shape classes for zero-shot classification: class id = color id * len(SHAPES) + shape id.
@@ -156,6 +157,7 @@ def scene_captions(
     max_objects: int = 3,
     shapes=SHAPES,
     n_captions: int = 5,
+    vocab: Vocabulary | None = None,
     **scene_options,
 ) -> MultimodalDataset:
     """Small scenes (1-3 objects, squares, circles and triangles) with reference captions.
@@ -167,14 +169,26 @@ def scene_captions(
     metadata ``"colors"``, ``"shapes"``, ``"centers"`` (padded with -1),
     ``"n_objects"`` and ``"combos"`` (N, K): each object's colour-shape class,
     an id into ``COMBO_NAMES`` (-1 for no object), for zero-shot classification.
+
+    With a ``vocab``, the captions also come as a token modality for a model
+    to consume: ``"captions"`` (N, n_captions, L) int64 ids framed by
+    ``<bos>`` and ``<eos>`` and right-padded with ``<pad>`` (a captioning
+    decoder's targets, lesson 06).
     """
+    if vocab is not None and not isinstance(vocab, Vocabulary):
+        raise TypeError(f"vocab must be a mmlearn.data.Vocabulary or None, got {type(vocab).__name__}")
     for name, value in (("min_objects", min_objects), ("max_objects", max_objects)):
         check_positive_int(value, name)  # here, so that the message names it (make_scenes says n_objects)
     scenes = make_scenes(n, seed=seed, n_objects=(min_objects, max_objects), shapes=shapes, **scene_options)
     captions = make_captions(scenes, n_captions, seed)
     combos = torch.where(scenes.colors >= 0, scenes.colors * len(SHAPES) + scenes.shapes, -1)
+    modalities = {"image": scenes.images}
+    if vocab is not None:
+        flat = [c for per_scene in captions for c in per_scene]  # n * n_captions sentences
+        ids = vocab.encode_batch(flat, bos=True, eos=True)  # (n * n_captions, L)
+        modalities["captions"] = ids.reshape(n, n_captions, ids.shape[1])  # (N, n_captions, L)
     return MultimodalDataset(
-        {"image": scenes.images},
+        modalities,
         torch.arange(n),
         {
             "captions": captions,
