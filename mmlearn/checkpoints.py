@@ -26,6 +26,7 @@ from pathlib import Path
 import torch
 
 from mmlearn.data.download import verify_sha256
+from mmlearn.report import new_file_mode
 from mmlearn.validation import check_path
 
 __all__ = ["save_checkpoint", "load_checkpoint"]
@@ -51,7 +52,7 @@ def save_checkpoint(path: str | os.PathLike, state: Mapping) -> Path:
         with os.fdopen(fd, "wb") as f:
             torch.save(dict(state), f)
         torch.load(tmp, weights_only=True, map_location="cpu")  # refuse now what could not be loaded later
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, new_file_mode())  # mkstemp makes it 0600
         os.replace(tmp, path)
     except Exception as err:
         Path(tmp).unlink(missing_ok=True)

@@ -99,10 +99,33 @@ def atomic_write_text(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
-        mask = os.umask(0)  # mkstemp makes the file 0600; give it the permissions of a normal new file
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)
+        os.chmod(tmp, new_file_mode())  # mkstemp makes the file 0600
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def new_file_mode(folder: bool = False) -> int:
+    """The permissions a normal new file (0o666) or folder (0o777) gets under this process's umask.
+
+    Temporary files and folders (``mkstemp``, ``mkdtemp``) are private (0600,
+    0700); everything the course writes through them is given these
+    permissions before it is renamed into place, so it is readable like any
+    other file the user makes (0644 and 0755 under the usual umask 022).
+    """
+    return (0o777 if folder else 0o666) & ~_umask()
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it where Linux says it (/proc), else set and restored."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)  # elsewhere the only way to read it is to set it; put it straight back
+    os.umask(mask)
+    return mask

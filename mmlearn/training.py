@@ -35,7 +35,6 @@ two the lessons use; ``train_classifier`` and ``train_contrastive`` are
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
@@ -50,6 +49,8 @@ from mmlearn.inference import Transform, check_dataset, cross_modal_similarity, 
 from mmlearn.metrics import recall_at_k
 from mmlearn.validation import (
     check_batch_labels,
+    check_device,
+    check_labels,
     check_modalities,
     check_module,
     check_number,
@@ -179,20 +180,6 @@ class History:
         return cls(data, lr)
 
 
-def _check_lr(lr) -> float:
-    if isinstance(lr, bool) or not isinstance(lr, int | float) or not math.isfinite(lr) or not lr > 0:
-        raise ValueError(f"lr must be a positive finite number, got {lr!r}")
-    return float(lr)
-
-
-def _check_weight_decay(weight_decay) -> float:
-    if isinstance(weight_decay, bool) or not isinstance(weight_decay, int | float):
-        raise ValueError(f"weight_decay must be a number >= 0, got {weight_decay!r}")
-    if not math.isfinite(weight_decay) or weight_decay < 0:
-        raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay!r}")
-    return float(weight_decay)
-
-
 def _check_schedule(lr_schedule) -> str:
     if lr_schedule not in LR_SCHEDULES:
         raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {lr_schedule!r}")
@@ -200,11 +187,20 @@ def _check_schedule(lr_schedule) -> str:
 
 
 def _make_scheduler(optimizer, lr_schedule: str, lr: float, total_steps: int):
-    """None for a constant rate; else torch's OneCycleLR stepped once per batch."""
-    if lr_schedule == "constant" or total_steps < 1:
+    """None for a constant rate; else torch's OneCycleLR stepped once per batch.
+
+    The warm-up takes 10% of the steps, and at least 2 so that a very short
+    run still warms up and decays (OneCycleLR divides by zero otherwise); a
+    run of fewer than 4 steps is too short for a cycle and keeps ``lr``.
+    """
+    if lr_schedule == "constant" or total_steps < 4:
         return None
     return torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=lr, total_steps=total_steps, pct_start=0.1, cycle_momentum=False
+        optimizer,
+        max_lr=lr,
+        total_steps=total_steps,
+        pct_start=max(0.1, 2 / total_steps),
+        cycle_momentum=False,
     )
 
 
@@ -220,16 +216,6 @@ def _check_finite(loss_sum: torch.Tensor, epoch: int) -> None:
         raise FloatingPointError(
             f"the training loss became {loss_sum.item()} in epoch {epoch}: try a lower lr or check the inputs"
         )
-
-
-def _check_labels(labels: torch.Tensor, name: str) -> None:
-    """Class indices: int64, one dimension, no negative value."""
-    if labels.dtype != torch.long:
-        raise TypeError(f"{name} must be int64 class indices, got dtype {labels.dtype}")
-    if labels.dim() != 1:
-        raise ValueError(f"{name} must be one class index per sample, shape (N,); got {tuple(labels.shape)}")
-    if labels.min() < 0:
-        raise ValueError(f"{name} must be class indices >= 0, got {labels.min().item()}")
 
 
 def _modules(modules) -> tuple[nn.Module, ...]:
@@ -279,8 +265,8 @@ def fit(
         raise TypeError(f"step must be a function (inputs, labels) -> dict, got {type(step).__name__}")
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
-    lr = _check_lr(lr)
-    weight_decay = _check_weight_decay(weight_decay)
+    lr = check_number(lr, "lr", positive=True)
+    weight_decay = check_number(weight_decay, "weight_decay", minimum=0.0)
     seed = check_seed(seed)
     lr_schedule = _check_schedule(lr_schedule)
     if not isinstance(desc, str):
@@ -293,7 +279,7 @@ def fit(
         raise TypeError(f"validate must be a function () -> dict of figures, got {type(validate).__name__}")
     if resume and checkpoint is None:
         raise ValueError("resume=True needs a checkpoint path to resume from")
-    device = torch.device(device) if device is not None else device_of(*modules)
+    device = check_device(device) if device is not None else device_of(*modules)
     for m in modules:
         m.to(device)
 
@@ -308,7 +294,15 @@ def fit(
         raise ValueError(f"train has {n} sample; training needs at least 2")
     scheduler = _make_scheduler(optimizer, lr_schedule, lr, epochs * steps_per_epoch)
     history = History()
-    config = {"epochs": epochs, "lr": lr, "batch_size": batch_size, "seed": seed, "n": n}
+    config = {
+        "epochs": epochs,
+        "lr": lr,
+        "batch_size": batch_size,
+        "seed": seed,
+        "n": n,
+        "lr_schedule": lr_schedule,
+        "weight_decay": weight_decay,
+    }  # a resumed run must match all of it
     start = 0
     if resume and os.path.exists(checkpoint):
         start = _restore(load_checkpoint(checkpoint), modules, optimizer, scheduler, config, history)
@@ -344,12 +338,18 @@ def fit(
                 sums[name] = sums.get(name, torch.zeros((), device=device)) + value * b  # one sync per epoch
             seen += b
         if not seen:
-            raise ValueError("step skipped every batch: nothing was trained")
+            raise ValueError(
+                f"step returned None for every batch of epoch {epoch} (batch_size={batch_size}): "
+                "nothing was trained"
+            )
         _check_finite(sums["loss"], epoch)
         figures = {f"train_{name}": total.item() / seen for name, total in sums.items()}
         if validate is not None:
             with eval_mode(*modules):
-                figures |= {f"val_{name}": float(value) for name, value in validate().items()}
+                scores = validate()
+            if not isinstance(scores, Mapping):
+                raise TypeError(f"validate must return a dict of figures, got {type(scores).__name__}")
+            figures |= {f"val_{name}": float(value) for name, value in scores.items()}
         history.log(figures, last_lr)
         bar.set_postfix({k.replace("train_", ""): f"{v:.3f}" for k, v in figures.items()})
         if checkpoint is not None:
@@ -415,9 +415,10 @@ def classification_step(
             f"the labels go up to {max_label} but the model has num_classes={num_classes}: "
             f"it needs (B, {max_label + 1}) or more classes"
         )
-    pending_check = [max_label is not None]
+    pending_check = max_label is not None  # the first batch compares the logits' width with max_label
 
     def step(inputs: dict[str, torch.Tensor], labels: torch.Tensor) -> dict[str, torch.Tensor]:
+        nonlocal pending_check
         if not isinstance(labels, torch.Tensor):
             raise TypeError(f"labels must be a torch.Tensor, got {type(labels).__name__}")
         if loss_fn is None and hasattr(model, "training_step"):
@@ -425,13 +426,13 @@ def classification_step(
         else:
             logits = model(inputs)  # (B, C)
             loss = None
-        if pending_check[0]:
+        if pending_check:
             if logits.dim() != 2 or logits.shape[1] <= max_label:
                 raise ValueError(
                     f"the labels go up to {max_label} but the model returns logits of shape "
                     f"{tuple(logits.shape)}: it needs (B, {max_label + 1}) or more classes"
                 )
-            pending_check[0] = False
+            pending_check = False
         if loss_fn is None:  # class indices, for cross-entropy and the accuracy
             labels = check_batch_labels(labels, logits)
         if loss is None:
@@ -495,7 +496,7 @@ def train_classifier(
         for name, data in (("train", train), ("val", val)):
             if data is not None:
                 check_dataset(data, name)
-                _check_labels(data.labels, f"{name}.labels")
+                check_labels(data.labels, f"{name}.labels")
         max_label = int(train.labels.max())
     validate = None
     if val is not None:

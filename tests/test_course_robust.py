@@ -284,10 +284,15 @@ def test_claims_in_a_lessons_results_file_reach_results_json(tmp_path):
     )
     lesson(tmp_path, "00_claims", writes)
     out = tmp_path / "build"
-    assert run_course(tmp_path, out) == 0
+    assert run_course(tmp_path, out) == 1  # a claim that fails makes the lesson fail: its prose is false
     entry = results(out)["00_claims"]
     assert entry["metrics"] == {"acc": 0.75}
     assert entry["claims"] == {"fusion_helps": True, "late_wins": False}
+    assert entry["error"] == "claim(s) that no longer hold: late_wins"
+    assert "FAILED: claim(s) that no longer hold: late_wins" in format_table(
+        {"notebooks": {"00_claims": entry}}
+    )
+    del entry["error"]
     assert "claims 1/2 hold" in format_table({"notebooks": {"00_claims": entry}})
 
 

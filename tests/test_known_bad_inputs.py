@@ -206,3 +206,12 @@ def test_messages_name_the_argument_the_caller_passed():
         clip_loss(torch.randn(3, 4), torch.ones(3, 4, dtype=torch.long), 10.0)
     with pytest.raises(TypeError, match="branches must be a non-empty dict"):  # was "encoders"
         make_fusion_model("intermediate", None, 3)
+
+
+def test_split_sizes_always_add_up_to_n_and_classes_may_come_from_a_generator():
+    from mmlearn.data.base import MultimodalDataset, split_sizes
+
+    n = 10_000_000
+    assert sum(split_sizes(n, (0.4999996, 0.5))) == n  # within the 1e-6 tolerance: no row is lost
+    data = MultimodalDataset({"x": torch.zeros(3, 1)}, torch.tensor([0, 1, 2]), classes=(c for c in "abc"))
+    assert data.classes == ("a", "b", "c")

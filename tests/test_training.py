@@ -284,7 +284,7 @@ def test_train_classifier_names_bad_labels():
             batch_size=8,
             progress=False,
         )
-    with pytest.raises(TypeError, match="train.labels must be int64"):
+    with pytest.raises(TypeError, match=r"train.labels must hold integer class indices \(int64\)"):
         train_classifier(
             model,
             MultimodalDataset(data.modalities, data.labels.float()),
@@ -343,3 +343,42 @@ def test_an_interrupted_run_resumed_from_its_checkpoint_ends_where_an_uninterrup
         )
     with pytest.raises(ValueError, match="resume=True needs a checkpoint"):
         train_classifier(TwoModalityNet(), train, resume=True, **options)
+
+
+def test_a_short_onecycle_run_warms_up_and_decays_and_a_tiny_one_keeps_its_rate():
+    # 2 epochs x 5 batches = 10 steps: 10% would be a warm-up of one step, which OneCycleLR divides by
+    _, history, _ = _train(epochs=2, lr_schedule="onecycle", batch_size=40)
+    assert history.lr[-1] < 1e-3 and len(history) == 2
+    _, history, _ = _train(epochs=1, lr_schedule="onecycle", batch_size=100)  # 2 steps: no cycle
+    assert history.lr == [0.05]
+
+
+def test_resume_refuses_a_checkpoint_of_another_schedule_or_weight_decay(tmp_path):
+    path = tmp_path / "run.pt"
+    options = {"epochs": 2, "lr": 0.05, "batch_size": 32, "progress": False, "checkpoint": path}
+    _train(**options)  # constant schedule, saved after every epoch
+    for changed in ({"lr_schedule": "onecycle"}, {"weight_decay": 0.01}):
+        with pytest.raises(ValueError, match="another run"):
+            _train(resume=True, **options, **changed)
+
+
+def test_fit_names_a_bad_device_and_a_validate_that_returns_no_dict():
+    from mmlearn.training import classification_step, fit
+
+    model = TwoModalityNet()
+    data = _dataset(16)
+    with pytest.raises(ValueError, match="device 'gpu0'"):
+        fit(model, data, classification_step(model), epochs=1, lr=0.1, batch_size=8, device="gpu0")
+    with pytest.raises(TypeError, match="validate must return a dict"):
+        fit(
+            model,
+            data,
+            classification_step(model),
+            epochs=1,
+            lr=0.1,
+            batch_size=8,
+            progress=False,
+            validate=lambda: 0.5,
+        )
+    with pytest.raises(ValueError, match=r"every batch of epoch 0 \(batch_size=8\)"):
+        fit(model, data, lambda x, y: None, epochs=1, lr=0.1, batch_size=8, progress=False)

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import nbformat
 
-from mmlearn.report import RESULTS_ENV, atomic_write_text
+from mmlearn.report import RESULTS_ENV, atomic_write_text, new_file_mode
 
 try:
     import fcntl
@@ -59,27 +59,9 @@ def strip_ansi(text: str) -> str:
     return _ANSI_RE.sub("", text)
 
 
-def _umask() -> int:
-    try:
-        with open("/proc/self/status", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def write_text(path: Path, text: str) -> None:
-    """``atomic_write_text`` and then the permissions of a normal new file (0644 under umask 022).
-
-    The temporary file behind the atomic write is created 0600, which would
-    otherwise stay on every file the course tools write.
-    """
+    """``atomic_write_text``: a whole file or none, with the permissions of a normal new file."""
     atomic_write_text(path, text)
-    os.chmod(path, 0o666 & ~_umask())
 
 
 class _Clock:
@@ -322,10 +304,13 @@ def run_course(
                 error = error or f"its results file is unreadable: {err}"
                 data = {}
             os.replace(scratch, metrics_file)
-            os.chmod(metrics_file, 0o666 & ~_umask())
+            os.chmod(metrics_file, new_file_mode())
         else:
             metrics_file.unlink(missing_ok=True)
         entry = {**lesson_results(data), "seconds": seconds, "device": device}
+        failed_claims = sorted(k for k, v in (entry.get("claims") or {}).items() if v is not True)
+        if failed_claims and not error:  # the lesson ran, but its prose now says something false
+            error = f"claim(s) that no longer hold: {', '.join(failed_claims)}"
         if error:
             entry["error"] = error
             failures += 1

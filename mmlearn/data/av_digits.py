@@ -41,12 +41,11 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from mmlearn.data.audio_features import log_mel, mfcc
-from mmlearn.data.base import DatasetSplits, MultimodalDataset, split_sizes
+from mmlearn.data.base import SPLITS, DatasetSplits, MultimodalDataset, split_sizes
 from mmlearn.data.spoken_digits import load_spoken_digits
 from mmlearn.validation import check_level, check_number, check_seed
 
 FEATURES = ("mfcc", "logmel", "waveform")
-SPLITS = ("train", "val", "test")
 
 
 AVDigits = DatasetSplits  # the three splits; unpack as ``train, val, test = av_digits()``

@@ -19,7 +19,7 @@ directly (``batches``) without per-sample Python overhead.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import NamedTuple
 
 import torch
@@ -86,7 +86,9 @@ class MultimodalDataset(Dataset):
             {k: v[index] for k, v in self.modalities.items()}, self.labels[index], info, self.classes
         )
 
-    def split(self, fractions: Sequence[float] = (0.7, 0.15, 0.15), seed: int = 0) -> list[MultimodalDataset]:
+    def split(
+        self, fractions: Sequence[float] = (0.7, 0.15, 0.15), *, seed: int = 0
+    ) -> list[MultimodalDataset]:
         """Shuffle with ``seed`` and cut into parts of the given fractions (train, validation, test)."""
         sizes = split_sizes(len(self), fractions)
         order = torch.randperm(len(self), generator=torch.Generator().manual_seed(check_seed(seed)))
@@ -120,7 +122,7 @@ def split_sizes(n: int, fractions: Sequence[float]) -> list[int]:
             raise ValueError(f"fractions must be numbers in (0, 1] that sum to 1, got {list(fractions)}")
     if abs(sum(fractions) - 1.0) > 1e-6:
         raise ValueError(f"fractions must sum to 1, got {list(fractions)} (sum {sum(fractions)})")
-    bounds = [round(sum(fractions[:i]) * n) for i in range(len(fractions) + 1)]
+    bounds = [round(sum(fractions[:i]) * n) for i in range(len(fractions))] + [n]  # the last part ends at n
     sizes = [b - a for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
     if any(s == 0 for s in sizes):
         raise ValueError(f"a split of {n} samples into {list(fractions)} leaves an empty part")
@@ -130,9 +132,11 @@ def split_sizes(n: int, fractions: Sequence[float]) -> list[int]:
 def _check_classes(classes, labels: torch.Tensor) -> tuple[str, ...] | None:
     if classes is None:
         return None
-    if isinstance(classes, str) or not all(isinstance(c, str) for c in classes):
+    if isinstance(classes, str | bytes) or not isinstance(classes, Iterable):
         raise TypeError(f"classes must be a sequence of class names (strings), got {classes!r}")
-    classes = tuple(classes)
+    classes = tuple(classes)  # once: a generator would be used up by the check below
+    if not all(isinstance(c, str) for c in classes):
+        raise TypeError(f"classes must be a sequence of class names (strings), got {classes!r}")
     is_index = labels.numel() and not labels.is_floating_point()
     if is_index and (labels.min() < 0 or labels.max() >= len(classes)):
         raise ValueError(

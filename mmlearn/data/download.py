@@ -48,6 +48,8 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from mmlearn.report import new_file_mode
+
 __all__ = [
     "ChecksumError",
     "CorruptArchiveError",
@@ -139,13 +141,14 @@ _NO_ROUTE = {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN}
 def _is_offline(error: object) -> bool:
     """True if ``error`` (an exception or a ``URLError``'s reason) means the network is out of reach.
 
-    Host names that do not resolve, no route to the network, or a refused
-    connection: the symptoms of a machine without internet. A timeout, a
-    connection reset part-way or an HTTP error are not: the network is there.
+    Host names that do not resolve or no route to the network: the symptoms
+    of a machine without internet. A refused connection is not (a host
+    answered: the port is wrong or the server is down), nor is a timeout, a
+    connection reset part-way or an HTTP error: the network is there.
     """
     if isinstance(error, urllib.error.URLError) and not isinstance(error, urllib.error.HTTPError):
         error = error.reason
-    if isinstance(error, (socket.gaierror, ConnectionRefusedError)):
+    if isinstance(error, socket.gaierror):
         return True
     return isinstance(error, OSError) and error.errno in _NO_ROUTE
 
@@ -178,6 +181,14 @@ def _open_failure(url: str, error: object, timeout: float, offline_hint: str | N
         return DownloadError(
             f"{url} did not answer within {timeout} s. Try again later, or pass a larger timeout."
         )
+    if isinstance(reason, ConnectionRefusedError):  # a host, or a firewall on the way, said no
+        message = (
+            f"the connection to {url} was refused: check the host and port in the URL; a firewall or a "
+            "machine without internet access can refuse connections too."
+        )
+        if offline_hint:
+            message += f" {offline_hint} needs no download."
+        return DownloadError(message)
     return DownloadError(f"could not download {url} ({_describe(reason)}). Try again later.")
 
 
@@ -286,7 +297,7 @@ def download_file(
             warnings.warn(
                 f"{dest.name} was downloaded without verification; its SHA-256 is {actual}", stacklevel=2
             )
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a dataset is readable like any downloaded file
+        os.chmod(tmp, new_file_mode())  # mkstemp creates 0600; a dataset is readable like any download
         os.replace(tmp, dest)
     except BaseException:
         if fd is not None:
@@ -337,6 +348,11 @@ def _walk(start: tuple[str, ...], path: str, links: set, what: str, verb: str, d
     """
     if _is_absolute(path):
         raise UnsafeArchiveError(f"refusing to extract: {what} {verb} outside {dest} (an absolute path)")
+    if "\\" in path or ":" in path:  # Windows reads "..\\x" as a climb and "C:x" as another drive
+        raise UnsafeArchiveError(
+            f"refusing to extract: {what} has a backslash or a colon in its name ({path!r}), "
+            "which Windows would read as a folder separator or a drive"
+        )
     here = list(start)
     for part in path.split("/"):
         if part in ("", "."):
@@ -447,7 +463,7 @@ def _extract_into_place(extract, dest: Path) -> None:
     staging = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".partial"))
     try:
         extract(str(staging))
-        os.chmod(staging, 0o755)  # mkdtemp makes it private; a dataset folder is readable like any other
+        os.chmod(staging, new_file_mode(folder=True))  # mkdtemp makes it private (0700)
         if dest.is_dir():
             dest.rmdir()  # the empty folder the caller named (rmdir fails if something appeared in it)
         os.replace(staging, dest)

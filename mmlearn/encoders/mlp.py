@@ -1,7 +1,7 @@
 """An MLP encoder for any flat feature vector: a clinical record, flattened pixels, flattened MFCCs.
 
-Taught in lesson 02 (section "Training and testing every method": the encoder
-of every fusion method there, on flattened digit images and MFCCs) and used
+Taught in lesson 02 (section 3, "Train everything": the encoder of every
+fusion method there, on flattened digit images and MFCCs) and used
 for the clinical records of lesson 09. Columns of such vectors come in
 unrelated units, so the first layer batch-normalises each column; after that
 a plain MLP is the standard choice.

@@ -20,7 +20,7 @@ exercise must not stop the rest of a lesson:
 - it returns the right value as the wrong type (the string ``"0.4"``):
   ``expect_close`` names the type it expected.
 
-How a check runs. Where ``os.fork`` exists (Linux, macOS) the whole spec runs
+How a check runs. On Linux the whole spec runs
 in a forked child process: the child sees the notebook's function without
 pickling it, its own copies of everything, and only the verdict (a few
 strings), the student's printed output and the final state of torch's global
@@ -31,7 +31,8 @@ state, so a lesson's later cells draw the same numbers as if the check had run
 in the kernel itself. The child uses one torch thread: a forked copy of an
 OpenMP thread pool deadlocks, and exercise inputs are tiny.
 
-Fallback. Where ``fork`` is unavailable (Windows), or when the environment
+Fallback. Elsewhere (macOS, where forking a kernel that has loaded torch's
+threads and Apple's frameworks is unsafe; Windows, which has no fork), or when the environment
 variable ``MMLEARN_CHECK_IN_PROCESS=1`` asks for it (or the child cannot
 start), the spec runs in the kernel itself, in a daemon thread joined for at
 most ``timeout_s``. That fallback cannot stop a runaway function: after a
@@ -246,7 +247,8 @@ class _CappedOutput(io.TextIOBase):
 
 
 def _fork_available() -> bool:
-    return hasattr(os, "fork") and os.environ.get(IN_PROCESS_ENV, "").strip().lower() not in (
+    """Linux only: there a fork of a kernel with torch loaded is safe; on macOS it can crash the child."""
+    return sys.platform.startswith("linux") and os.environ.get(IN_PROCESS_ENV, "").strip().lower() not in (
         "1",
         "true",
         "yes",

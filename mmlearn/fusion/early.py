@@ -1,6 +1,6 @@
 """Early fusion: join the raw inputs, then learn one model on the joined vector.
 
-Taught in lesson 02 (section "Early fusion").
+Taught in lesson 02 (section 2, "The fusion family, with the maths").
 
 "Early" means the modalities meet before any modality-specific processing:
 each raw input is flattened, all are concatenated, and a single MLP sees the
