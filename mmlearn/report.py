@@ -114,6 +114,8 @@ def new_file_mode(folder: bool = False) -> int:
     permissions before it is renamed into place, so it is readable like any
     other file the user makes (0644 and 0755 under the usual umask 022).
     """
+    if not isinstance(folder, bool):
+        raise TypeError(f"folder must be True or False, got {folder!r}")
     return (0o777 if folder else 0o666) & ~_umask()
 
 

@@ -1326,6 +1326,11 @@ def _cases() -> list[Case]:
         kinds={"name": "text", "holds": "bool_strict", "detail": "text"},
     )
     case(
+        "mmlearn.report.new_file_mode",
+        lambda: (report.new_file_mode, dict(folder=True)),
+        kinds={"folder": "bool_strict"},
+    )
+    case(
         "mmlearn.report.atomic_write_text",
         lambda: (report.atomic_write_text, dict(path=_TMP / "out.txt", text="hello")),
         kinds={"path": "path", "text": "text"},
