@@ -56,3 +56,44 @@ def test_format_table_lists_each_notebook():
     assert lines[0].split() == ["notebook", "seconds", "device", "key", "results"]
     assert lines[2].split()[:3] == ["02_fusion", "41.2", "cpu"]
     assert "acc_early=0.812" in lines[2] and "claim=True" in lines[2]
+
+
+def test_finished_progress_bars_replace_their_first_frame():
+    import nbformat
+
+    from mmlearn.course.runner import finish_progress_text
+
+    def html(value):
+        return {"model_name": "HTMLModel", "state": {"value": value}}
+
+    state = {
+        "box": {
+            "model_name": "HBoxModel",
+            "state": {"children": ["IPY_MODEL_l", "IPY_MODEL_p", "IPY_MODEL_r"]},
+        },
+        "l": html("training:\u2007100%"),
+        "p": {"model_name": "FloatProgressModel", "state": {"value": 20.0, "max": 20.0}},
+        "r": html("\u200720/20\u2007[00:16&lt;00:00,\u2007loss=0.244]"),
+    }
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": state}}
+    cell = nbformat.v4.new_code_cell("train()")
+    view = {"model_id": "box", "version_major": 2, "version_minor": 0}
+    first_frame = "training:   0%|          | 0/20 [00:00<?, ?it/s]"
+    cell.outputs = [
+        nbformat.v4.new_output(
+            "display_data", {"application/vnd.jupyter.widget-view+json": view, "text/plain": first_frame}
+        )
+    ]
+    other = nbformat.v4.new_code_cell("print(1)")
+    other.outputs = [nbformat.v4.new_output("stream", text="1\n")]
+    nb.cells = [cell, other]
+    assert finish_progress_text(nb) == 1
+    assert (
+        cell.outputs[0]["data"]["text/plain"] == "training: 100%|██████████| 20/20 [00:16<00:00, loss=0.244]"
+    )
+    assert other.outputs[0]["text"] == "1\n"
+    saved = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    saved["p"]["state"]["value"] = 7.0  # an interrupted bar is not drawn as finished
+    finish_progress_text(nb)
+    assert "██" not in cell.outputs[0]["data"]["text/plain"]

@@ -97,3 +97,16 @@ def test_exercises_exist_and_solutions_pass_them(path):
 def test_lesson_checks_some_outputs(path):
     sources = [c.source for c in read(path).cells if c.cell_type == "code"]
     assert any(s.startswith("# NBVAL_CHECK_OUTPUT") for s in sources), f"{path.name} checks no output"
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=ids(SOLUTIONS))
+def test_saved_progress_bars_read_finished(path):
+    """A tqdm widget's plain-text copy (what GitHub and a viewer without widgets show) is the finished bar."""
+    for i, cell in enumerate(read(path).cells):
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            if "application/vnd.jupyter.widget-view+json" in data and "|" in str(data.get("text/plain", "")):
+                text = "".join(data["text/plain"])
+                assert " 0%|" not in text and "100%|" in text, (
+                    f"{path.name} cell {i}: progress saved as {text!r}"
+                )

@@ -17,6 +17,7 @@ the same folder keeps the other lessons' results.
 
 from __future__ import annotations
 
+import html
 import json
 import math
 import os
@@ -151,7 +152,41 @@ def execute(
     finally:
         os.environ.clear()
         os.environ.update(saved)
+        finish_progress_text(nb)
     return nb
+
+
+def finish_progress_text(nb: nbformat.NotebookNode) -> int:
+    """Give each tqdm widget's plain-text copy the bar's final state; returns how many were rewritten.
+
+    A ``tqdm.auto`` bar is a widget whose saved ``text/plain`` fallback is the
+    first frame, "0%|  | 0/20": a reader of the committed notebook (on GitHub,
+    or without the widget state) would think training never ran. The widget
+    state that nbclient saves holds the finished bar; its text replaces the
+    fallback.
+    """
+    state = (
+        nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
+    )
+    rewritten = 0
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            view = out.get("data", {}).get("application/vnd.jupyter.widget-view+json")
+            box = state.get(view["model_id"], {}) if view else {}
+            if box.get("model_name") != "HBoxModel":
+                continue
+            parts = [
+                state.get(child.removeprefix("IPY_MODEL_"), {}) for child in box["state"].get("children", [])
+            ]
+            bars = [p["state"] for p in parts if p.get("model_name") == "FloatProgressModel"]
+            texts = [p["state"].get("value", "") for p in parts if p.get("model_name") == "HTMLModel"]
+            if len(bars) != 1 or len(texts) != 2:  # not a tqdm bar
+                continue
+            done = bars[0].get("max") and bars[0].get("value") == bars[0].get("max")
+            left, right = (html.unescape(t).replace("\u2007", " ") for t in texts)
+            out["data"]["text/plain"] = f"{left}|{'█' * 10 if done else ' ' * 10}|{right}"
+            rewritten += 1
+    return rewritten
 
 
 def execute_in_place(path: Path) -> float:
