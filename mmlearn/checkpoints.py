@@ -18,15 +18,15 @@ Two dangers, two rules:
 
 from __future__ import annotations
 
+import io
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
 import torch
 
 from mmlearn.data.download import verify_sha256
-from mmlearn.report import new_file_mode
+from mmlearn.report import atomic_file
 from mmlearn.validation import check_path
 
 __all__ = ["save_checkpoint", "load_checkpoint"]
@@ -46,25 +46,17 @@ def save_checkpoint(path: str | os.PathLike, state: Mapping) -> Path:
     path = Path(check_path(path))
     if path.is_dir():
         raise IsADirectoryError(f"path {str(path)!r} is a folder; give a file name such as 'model.pt'")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    buffer = io.BytesIO()
+    torch.save(dict(state), buffer)
     try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(dict(state), f)
-        torch.load(tmp, weights_only=True, map_location="cpu")  # refuse now what could not be loaded later
-        os.chmod(tmp, new_file_mode())  # mkstemp makes it 0600
-        os.replace(tmp, path)
+        torch.load(io.BytesIO(buffer.getvalue()), weights_only=True)  # refuse now what a load would refuse
     except Exception as err:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(err, OSError):
-            raise
         raise TypeError(
             f"state holds something a weights-only load cannot read back ({err}); "
             "save state dicts, tensors, numbers, strings, lists and dicts only"
         ) from err
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path, binary=True) as f:
+        f.write(buffer.getvalue())
     return path
 
 

@@ -20,7 +20,10 @@ import math
 import numbers
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 RESULTS_ENV = "MMLEARN_RESULTS_FILE"
 
@@ -89,16 +92,33 @@ def atomic_write_text(path: Path, text: str) -> None:
 
     A reader never sees half a file, and a crash leaves the old one intact.
     """
-    if not isinstance(path, str | os.PathLike) or not str(path):
-        raise TypeError(f"path must be a file path (a str or pathlib.Path), got {path!r}")
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, got {type(text).__name__}")
+    with atomic_file(path) as f:
+        f.write(text)
+
+
+@contextmanager
+def atomic_file(path: str | os.PathLike, binary: bool = False) -> Iterator[IO]:
+    """Write a file whole or not at all: ``with atomic_file(path) as f: f.write(...)``.
+
+    The block writes to a temporary file beside ``path``; when it ends without
+    an error, the file gets normal permissions and is renamed onto ``path``
+    (a rename is atomic on one filesystem, so a reader never sees half a
+    file). When the block raises, the temporary file is deleted and ``path``
+    keeps what it had. The one writer behind results, notebooks, checkpoints
+    and downloads.
+    """
+    if not isinstance(path, str | os.PathLike) or not str(path):
+        raise TypeError(f"path must be a file path (a str or pathlib.Path), got {path!r}")
+    if not isinstance(binary, bool):
+        raise TypeError(f"binary must be True or False, got {binary!r}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) as f:
+            yield f
         os.chmod(tmp, new_file_mode())  # mkstemp makes the file 0600
         os.replace(tmp, path)
     except BaseException:

@@ -1331,6 +1331,14 @@ def _cases() -> list[Case]:
         kinds={"folder": "bool_strict"},
     )
     case(
+        "mmlearn.report.atomic_file",
+        lambda: (
+            lambda path, binary: report.atomic_file(path, binary).__enter__().close(),
+            dict(path=_TMP / "atomic.txt", binary=False),
+        ),
+        kinds={"path": "path", "binary": "bool_strict"},
+    )
+    case(
         "mmlearn.report.atomic_write_text",
         lambda: (report.atomic_write_text, dict(path=_TMP / "out.txt", text="hello")),
         kinds={"path": "path", "text": "text"},

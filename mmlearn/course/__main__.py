@@ -110,7 +110,7 @@ def _rewrite_readme_badges(root: Path) -> None:
     import re
 
     from mmlearn.course import colab
-    from mmlearn.course.runner import write_text
+    from mmlearn.report import atomic_write_text
 
     readme = Path(root) / "README.md"
     if not readme.exists():
@@ -121,7 +121,7 @@ def _rewrite_readme_badges(root: Path) -> None:
         f"https://colab.research.google.com/github/{colab.REPOSITORY}/blob/{colab.BRANCH}/", text
     )
     if new != text:
-        write_text(readme, new)
+        atomic_write_text(readme, new)
 
 
 if __name__ == "__main__":

@@ -60,8 +60,8 @@ def set_repository(repository: str, branch: str = BRANCH) -> None:
     text = path.read_text(encoding="utf-8")
     text = re.sub(r'^REPOSITORY = ".*"$', f'REPOSITORY = "{repository}"', text, count=1, flags=re.M)
     text = re.sub(r'^BRANCH = ".*"$', f'BRANCH = "{branch}"', text, count=1, flags=re.M)
-    from mmlearn.course.runner import write_text
+    from mmlearn.report import atomic_write_text
 
-    write_text(path, text)
+    atomic_write_text(path, text)
     global REPOSITORY, BRANCH
     REPOSITORY, BRANCH = repository, branch

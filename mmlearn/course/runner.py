@@ -60,11 +60,6 @@ def strip_ansi(text: str) -> str:
     return _ANSI_RE.sub("", text)
 
 
-def write_text(path: Path, text: str) -> None:
-    """``atomic_write_text``: a whole file or none, with the permissions of a normal new file."""
-    atomic_write_text(path, text)
-
-
 class _Clock:
     """Per-cell time limits that never run past the notebook's own limit."""
 
@@ -198,7 +193,7 @@ def execute_in_place(path: Path) -> float:
     start = time.perf_counter()
     execute(nb, path.parent, env={"MMLEARN_DEVICE": "cpu"})
     seconds = time.perf_counter() - start
-    write_text(path, dumps(nb))
+    atomic_write_text(path, dumps(nb))
     return seconds
 
 
@@ -257,7 +252,7 @@ def merge_results(out: Path, entries: dict) -> dict:
             if not isinstance(data, dict) or not isinstance(data.get("notebooks", {}), dict):
                 data = {}
         data.setdefault("notebooks", {}).update(entries)
-        write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+        atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
     return data
 
 
@@ -322,9 +317,9 @@ def run_course(
             except LessonError as err:
                 error = str(err)
             seconds = round(time.perf_counter() - start, 1)
-            write_text(out / f"{name}.ipynb", dumps(nb))
+            atomic_write_text(out / f"{name}.ipynb", dumps(nb))
             html, _ = HTMLExporter().from_notebook_node(nb)
-            write_text(out / f"{name}.html", html)
+            atomic_write_text(out / f"{name}.html", html)
         except Exception as err:  # an unreadable notebook, a failed export: still only this lesson
             seconds = round(time.perf_counter() - start, 1)
             error = error or strip_ansi(f"{type(err).__name__}: {err}").strip().splitlines()[0]

@@ -18,7 +18,7 @@ from pathlib import Path
 import nbformat
 
 from mmlearn.course import colab
-from mmlearn.course.runner import write_text
+from mmlearn.report import atomic_write_text
 
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
@@ -121,7 +121,7 @@ def build_notebooks(root: Path) -> list[Path]:
     changed = []
     for path, text in expected_files(root).items():
         if not path.exists() or path.read_text(encoding="utf-8") != text:
-            write_text(path, text)
+            atomic_write_text(path, text)
             changed.append(path)
     return changed
 

@@ -48,7 +48,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from mmlearn.report import new_file_mode
+from mmlearn.report import atomic_file, new_file_mode
 
 __all__ = [
     "ChecksumError",
@@ -251,35 +251,31 @@ def download_file(
         if expected_md5 is None or _hexdigest(dest, hashlib.md5(usedforsecurity=False)) == expected_md5:
             return dest
 
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    tmp = Path(tmp_name)
     sha_digest = hashlib.sha256()
     md5_digest = hashlib.md5(usedforsecurity=False)
+    request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
     try:
-        request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
-        try:
-            response = urllib.request.urlopen(request, timeout=timeout)
-        except (OSError, http.client.HTTPException) as e:  # URLError and HTTPError are OSErrors too
-            raise _open_failure(url, e, timeout, offline_hint) from e
-        with response, os.fdopen(fd, "wb") as out:
-            fd = None  # now owned (and closed) by ``out``
-            length = _content_length(response)
-            received = 0
-            with tqdm(total=length, unit="B", unit_scale=True, desc=dest.name, disable=not progress) as bar:
-                while True:
-                    try:
-                        chunk = response.read(_CHUNK)
-                    except (OSError, http.client.HTTPException, EOFError) as e:
-                        # a reset, a timeout, or http.client's IncompleteRead: the connection broke
-                        raise _broken_transfer(url, received, length, _describe(e)) from e
-                    if not chunk:
-                        break
-                    out.write(chunk)
-                    sha_digest.update(chunk)
-                    md5_digest.update(chunk)
-                    received += len(chunk)
-                    bar.update(len(chunk))
+        response = urllib.request.urlopen(request, timeout=timeout)
+    except (OSError, http.client.HTTPException) as e:  # URLError and HTTPError are OSErrors too
+        raise _open_failure(url, e, timeout, offline_hint) from e
+    # Written beside dest and renamed onto it only if every check below passes (see report.atomic_file).
+    with response, atomic_file(dest, binary=True) as out:
+        length = _content_length(response)
+        received = 0
+        with tqdm(total=length, unit="B", unit_scale=True, desc=dest.name, disable=not progress) as bar:
+            while True:
+                try:
+                    chunk = response.read(_CHUNK)
+                except (OSError, http.client.HTTPException, EOFError) as e:
+                    # a reset, a timeout, or http.client's IncompleteRead: the connection broke
+                    raise _broken_transfer(url, received, length, _describe(e)) from e
+                if not chunk:
+                    break
+                out.write(chunk)
+                sha_digest.update(chunk)
+                md5_digest.update(chunk)
+                received += len(chunk)
+                bar.update(len(chunk))
         if length is not None and received != length:  # http.client ends a cut-off body silently
             raise _broken_transfer(url, received, length, "the connection closed early")
         actual = sha_digest.hexdigest()
@@ -293,17 +289,10 @@ def download_file(
                 f"MD5 mismatch for {url}: expected {expected_md5}, got {md5_digest.hexdigest()}. "
                 "The download was deleted; the server may have changed the file."
             )
-        if expected is None and expected_md5 is None:
-            warnings.warn(
-                f"{dest.name} was downloaded without verification; its SHA-256 is {actual}", stacklevel=2
-            )
-        os.chmod(tmp, new_file_mode())  # mkstemp creates 0600; a dataset is readable like any download
-        os.replace(tmp, dest)
-    except BaseException:
-        if fd is not None:
-            os.close(fd)
-        tmp.unlink(missing_ok=True)
-        raise
+    if expected is None and expected_md5 is None:
+        warnings.warn(
+            f"{dest.name} was downloaded without verification; its SHA-256 is {actual}", stacklevel=2
+        )
     return dest
 
 
