@@ -64,8 +64,8 @@ class ContrastiveScenes:
 def contrastive_scenes(n: int = 10_000, *, seed: int = 0) -> ContrastiveScenes:
     """``n`` captioned 32x32 scenes without the ``HELD_OUT`` combinations, for CLIP-style training.
 
-    Scene i gets caption i % 5 (the five templates in turn; the fifth is the
-    "a photo of ..." form). The last 200 kept scenes with 2-3 objects are held
+    Scene i gets the (i % 5)-th of its five captions (the fifth is the
+    "a photo of ..." form, the others name places). The last 200 kept scenes with 2-3 objects are held
     out for retrieval and get one of the four templates that name places, so
     exactly one caption fits each image. The zero-shot set (600 single-object
     scenes, ``seed + 1``) covers all 18 combinations.
