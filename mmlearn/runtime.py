@@ -74,14 +74,34 @@ def seed_everything(seed: int = 0, deterministic: bool = True) -> torch.Generato
     return torch.Generator().manual_seed(seed)
 
 
-def setup_notebook(seed: int = 0) -> torch.device:
+SEED_ENV = "MMLEARN_SEED"
+
+
+def lesson_seed() -> int:
+    """The seed a lesson runs with: 0, or the environment variable ``MMLEARN_SEED``.
+
+    Every lesson passes this one number to its data, models and batch order,
+    so ``benchmarks/bench_lesson_seeds.py`` can rerun the very same lesson with
+    seeds 1, 2, ... and show whether its claims hold beyond seed 0.
+    """
+    text = os.environ.get(SEED_ENV, "").strip()
+    if not text:
+        return 0
+    try:
+        seed = int(text)
+    except ValueError:
+        raise ValueError(f"{SEED_ENV} must be a whole number, got {text!r}") from None
+    return check_seed(seed, SEED_ENV)
+
+
+def setup_notebook(seed: int | None = None) -> torch.device:
     """The first code cell of every lesson: seed, figure style, device.
 
-    Returns the device the lesson will use.
+    ``seed`` defaults to ``lesson_seed()``. Returns the device the lesson will use.
     """
     from mmlearn.plotting import use_course_style
 
-    seed_everything(seed)
+    seed_everything(lesson_seed() if seed is None else seed)
     use_course_style()
     _inline_png()
     return get_device()

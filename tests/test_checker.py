@@ -389,3 +389,68 @@ def test_expect_close_checks_types():
         expect_close(torch.ones(2, dtype=torch.complex64), torch.ones(2))
     with pytest.raises(ExerciseFailure, match="should be a torch.Tensor, got str"):
         expect_close("tensor([1.])", torch.ones(1))
+
+
+# --- hints in steps, and `use` --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def stepped():
+    """A throwaway exercise with three hint steps and a reference (removed after the test)."""
+    from mmlearn.exercises import checker
+
+    def reference(x):
+        return x * 2
+
+    @exercise("99.7", "double it", ("think about it", "call something", "multiply"), reference=reference)
+    def spec(student):
+        expect_close(student(torch.ones(3)), torch.full((3,), 2.0), "double of ones")
+
+    yield reference
+    checker._REGISTRY.pop("99.7", None)
+    checker._HINTS_SHOWN.pop("99.7", None)
+    checker._PASSED.discard("99.7")
+
+
+def test_each_failure_shows_one_hint_step_more(capsys, stepped):
+    from mmlearn.exercises import hint
+
+    for _ in range(4):
+        check("99.7", lambda x: x)
+    out = capsys.readouterr().out
+    assert out.count("Hint 1/3: think about it") == 1
+    assert out.count("Hint 2/3: call something") == 1
+    assert out.count("Hint 3/3: multiply") == 2  # the last step again once all are shown
+    assert out.count('run hint("99.7")') == 2  # only while more steps remain
+    hint("99.7")
+    assert "Hint 3/3: multiply" in capsys.readouterr().out
+
+
+def test_use_returns_the_reference_until_the_answer_passes(capsys, stepped):
+    from mmlearn.exercises import use
+
+    def stub(x):
+        raise NotImplementedError()
+
+    assert use("99.7", stub) is stepped
+    out = capsys.readouterr().out
+    assert "not done yet" in out and "runs on the reference" in out and "test_checker" in out
+    assert use("99.7", lambda x: x + 3) is stepped  # wrong: reference again
+    assert "Hint 1/3" in capsys.readouterr().out
+
+    def mine(x):
+        return x + x
+
+    assert use("99.7", mine) is mine
+    assert "The rest of the lesson runs on your mine." in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("hints", ["", (), ("step", ""), ["fine", 3]])
+def test_bad_hints_refused(hints):
+    with pytest.raises(ValueError, match="hints"):
+        exercise("99.8", "a title", hints)
+
+
+def test_reference_must_be_callable():
+    with pytest.raises(ValueError, match="reference"):
+        exercise("99.8", "a title", "a hint", reference=3)

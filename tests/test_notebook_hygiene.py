@@ -7,7 +7,7 @@ import nbformat
 import pytest
 
 from mmlearn.course import colab
-from mmlearn.course.student import find_exercise_ids
+from mmlearn.course.student import EXERCISE_CALL_RE, find_exercise_ids
 from mmlearn.exercises.checker import get_exercise
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -88,7 +88,7 @@ def test_exercises_exist_and_solutions_pass_them(path):
     check_outputs = [
         "".join(o.get("text", "") for o in c.outputs)
         for c in nb.cells
-        if c.cell_type == "code" and re.search(r"""check\(\s*["']\d\d\.\d+""", c.source)
+        if c.cell_type == "code" and re.search(EXERCISE_CALL_RE, c.source)
     ]
     assert all("✅" in out for out in check_outputs), f"{path.name}: a solution fails its own exercise"
 

@@ -70,3 +70,16 @@ def test_bad_seed_rejected(bad, error):
 def test_the_test_run_forces_the_cpu():
     # conftest.py: the nbval kernels inherit this, so a GPU machine reproduces the committed CPU outputs
     assert os.environ["MMLEARN_DEVICE"] == "cpu"
+
+
+def test_lesson_seed_reads_the_environment(monkeypatch):
+    from mmlearn.runtime import SEED_ENV, lesson_seed
+
+    monkeypatch.delenv(SEED_ENV, raising=False)
+    assert lesson_seed() == 0
+    monkeypatch.setenv(SEED_ENV, " 3 ")
+    assert lesson_seed() == 3
+    for bad in ["two", "1.5", "-1"]:
+        monkeypatch.setenv(SEED_ENV, bad)
+        with pytest.raises(ValueError, match=SEED_ENV):
+            lesson_seed()

@@ -141,9 +141,12 @@ def stale_notebooks(root: Path) -> list[str]:
 
 
 def find_exercise_ids(nb: nbformat.NotebookNode) -> list[str]:
-    """Exercise ids called by ``check("NN.k", ...)`` cells, in order."""
+    """Exercise ids called by ``check("NN.k", ...)`` or ``use("NN.k", ...)`` cells, in order."""
     ids = []
     for cell in nb.cells:
         if cell.cell_type == "code":
-            ids += re.findall(r"""check\(\s*["'](\d\d\.\d+)["']""", cell.source)
+            ids += re.findall(EXERCISE_CALL_RE, cell.source)
     return ids
+
+
+EXERCISE_CALL_RE = r"""\b(?:check|use)\(\s*["'](\d\d\.\d+)["']"""

@@ -2,11 +2,23 @@
 
 Taught in lesson 00 (section 5, "Exercises"); students need not read further.
 
-A spec is a function registered with ``@exercise("NN.k", title, hint)`` that
-receives the student's function and raises ``ExerciseFailure`` with a message
-when the answer is wrong. Everything the student's code does wrong becomes a
-printed message instead of stopping the notebook, because one unfinished
-exercise must not stop the rest of a lesson:
+A spec is a function registered with ``@exercise("NN.k", title, hints,
+reference=...)`` that receives the student's function and raises
+``ExerciseFailure`` with a message when the answer is wrong.
+
+Hints come in steps: the first says what to think about, the next what to
+call; none is the solution's code (a test compares every hint with the
+solutions). Each failed check, or each call of ``hint("NN.k")``, shows one
+step more.
+
+``use("NN.k", my_function)`` checks and then hands back the function the rest
+of the lesson runs on: the student's when it passes, otherwise the exercise's
+``reference`` (one printed line says which), so a lesson runs top to bottom
+with the exercise undone and runs on the student's own code once it is right.
+
+Everything the student's code does wrong becomes a printed message instead
+of stopping the notebook, because one unfinished exercise must not stop the
+rest of a lesson:
 
 - it raises, even ``SystemExit`` (``sys.exit()``), ``KeyboardInterrupt`` or
   ``GeneratorExit``: the verdict names what it raised;
@@ -89,13 +101,15 @@ class _StudentError(Exception):
 class Exercise:
     id: str
     title: str
-    hint: str
+    hints: tuple[str, ...]
     spec: Callable
     timeout_s: float
+    reference: Callable | None = None
 
 
 _REGISTRY: dict[str, Exercise] = {}
 _PASSED: set[str] = set()
+_HINTS_SHOWN: dict[str, int] = {}  # exercise id -> how many hint steps this session has shown
 
 
 def _timeout_error(timeout_s) -> str | None:
@@ -107,16 +121,33 @@ def _timeout_error(timeout_s) -> str | None:
     return None
 
 
-def exercise(exercise_id: str, title: str, hint: str, timeout_s: float = DEFAULT_TIMEOUT_S):
-    """Register ``spec`` as the test of exercise ``exercise_id`` (e.g. ``"02.1"``)."""
+def exercise(
+    exercise_id: str,
+    title: str,
+    hints: str | tuple[str, ...] | list[str],
+    *,
+    reference: Callable | None = None,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+):
+    """Register ``spec`` as the test of exercise ``exercise_id`` (e.g. ``"02.1"``).
+
+    ``hints``: one step or a sequence of steps, from "what to think about" to
+    "what to call". ``reference``: the package's own answer, which ``use``
+    hands to the lesson while the student's is not done or wrong.
+    """
     problem = _timeout_error(timeout_s)
     if problem:
         raise ValueError(f"exercise {exercise_id}: {problem}")
+    steps = (hints,) if isinstance(hints, str) else tuple(hints)
+    if not steps or not all(isinstance(h, str) and h.strip() for h in steps):
+        raise ValueError(f"exercise {exercise_id}: hints must be non-empty strings, got {hints!r}")
+    if reference is not None and not callable(reference):
+        raise ValueError(f"exercise {exercise_id}: reference must be a function or class, got {reference!r}")
 
     def register(spec: Callable) -> Callable:
         if exercise_id in _REGISTRY:
             raise ValueError(f"exercise {exercise_id} is registered twice")
-        _REGISTRY[exercise_id] = Exercise(exercise_id, title, hint, spec, float(timeout_s))
+        _REGISTRY[exercise_id] = Exercise(exercise_id, title, steps, spec, float(timeout_s), reference)
         return spec
 
     return register
@@ -467,12 +498,67 @@ def _run_check(exercise_id: str, student_fn: Callable, timeout_s: float | None) 
         print(f"✅ {header}: passed.")
     elif status == "not_done":
         print(f"⏳ {header}: not done yet. Replace `raise NotImplementedError()` with your code.")
+        print(f'   (stuck? hint("{ex.id}") shows a first hint)')
     else:
         print(f"❌ {header}: {message}")
         if show_hint:
-            print(f"   Hint: {ex.hint}")
+            _print_next_hint(ex)
     _print_progress(_lesson_of(ex.id))
     return status == "passed"
+
+
+def _print_next_hint(ex: Exercise) -> None:
+    """Show one hint step more than last time (the last step again once all are shown)."""
+    step = min(_HINTS_SHOWN.get(ex.id, 0) + 1, len(ex.hints))
+    _HINTS_SHOWN[ex.id] = step
+    total = len(ex.hints)
+    label = "Hint" if total == 1 else f"Hint {step}/{total}"
+    print(f"   {label}: {ex.hints[step - 1]}")
+    if step < total:
+        print(f'   (stuck after trying it? check again, or run hint("{ex.id}"), for the next step)')
+
+
+def hint(exercise_id: str) -> None:
+    """Print the next hint step of ``exercise_id`` (one more each call); never raises."""
+    try:
+        ex = get_exercise(exercise_id)
+    except (KeyError, ValueError) as err:
+        print(f"[checker] {err.args[0]}")
+        return
+    print(f"Exercise {ex.id} ({ex.title})")
+    _print_next_hint(ex)
+
+
+def _name_of(fn: Callable) -> str:
+    module = getattr(fn, "__module__", None) or ""
+    name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or type(fn).__name__
+    return name if module in ("", "__main__", "builtins") else f"{module}.{name}"
+
+
+def use(exercise_id: str, student_fn: Callable, *, timeout_s: float | None = None) -> Callable:
+    """Check ``student_fn`` and return what the rest of the lesson should run on.
+
+    The student's function when it passes; otherwise the exercise's reference,
+    with one printed line saying so, so that the lesson still runs top to
+    bottom. Never raises: with no reference registered (a checker bug) the
+    student's function comes back as it is.
+    """
+    check(exercise_id, student_fn, timeout_s=timeout_s)
+    if passed(exercise_id):
+        print(f"   The rest of the lesson runs on your {getattr(student_fn, '__name__', 'answer')}.")
+        return student_fn
+    try:
+        reference = get_exercise(exercise_id).reference
+    except (KeyError, ValueError):
+        reference = None
+    if reference is None:
+        print(f"[checker] exercise {exercise_id!r} has no reference; the lesson goes on with your function.")
+        return student_fn
+    print(
+        f"   Until it passes, the rest of the lesson runs on the reference {_name_of(reference)} "
+        "(rerun this cell once yours passes)."
+    )
+    return reference
 
 
 def progress(lesson: str) -> tuple[int, int]:
