@@ -19,7 +19,11 @@ from mmlearn.exercises.checker import (
     exercise,
     expect_close,
 )
-from mmlearn.exercises.lesson00 import concat_modalities_reference, standardise_reference
+from mmlearn.exercises.lesson00 import (
+    concat_modalities_reference,
+    standardise_reference,
+    unit_rows_reference,
+)
 
 needs_fork = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork (Linux, macOS)")
 
@@ -45,16 +49,28 @@ def gone(pid: int) -> bool:
 
 
 def test_reference_solutions_pass(capsys, mode):
+    from mmlearn.exercises import checker
+
+    checker._PASSED.discard("00.0")  # the lesson's worked example, checked last below
     check("00.1", standardise_reference)
     check("00.2", concat_modalities_reference)
     assert passed("00.1") and passed("00.2")
     out = capsys.readouterr().out
     assert out.endswith(
         "✅ Exercise 00.2 (concatenate two modalities): passed.\n"
-        "   Lesson 00 progress: 2/2 exercises passed.\n"
+        "   Lesson 00 progress: 2/3 exercises passed.\n"
     )
     assert out.startswith("✅ Exercise 00.1 (standardise features): passed.\n   Lesson 00 progress: ")
-    assert progress("00") == (2, 2)
+    assert progress("00") == (2, 3)  # 00.0, the lesson's worked example, is not checked here
+    check("00.0", unit_rows_reference)
+    assert progress("00") == (3, 3)
+
+
+def test_worked_example_names_the_input(capsys):
+    check("00.0", lambda x: x / x.norm())  # the lesson's first try: the whole batch's length
+    assert not passed("00.0")
+    out = capsys.readouterr().out
+    assert "unit_rows(x) for x of shape (4, 3)" in out and "Hint" in out
 
 
 def test_not_started_stub(capsys, mode):
@@ -73,7 +89,7 @@ def test_student_exception_reported_with_hint(capsys, mode):
     check("00.1", broken)
     assert not passed("00.1")
     out = capsys.readouterr().out
-    assert "raised NameError" in out and "Hint:" in out
+    assert "raised NameError" in out and "\n   Hint " in out  # a hint step: the next one each time
 
 
 def test_wrong_shape_named(capsys):
@@ -454,3 +470,20 @@ def test_bad_hints_refused(hints):
 def test_reference_must_be_callable():
     with pytest.raises(ValueError, match="reference"):
         exercise("99.8", "a title", "a hint", reference=3)
+
+
+def test_after_cuda_is_used_the_check_runs_in_the_kernel(monkeypatch, capsys):
+    """A forked child of a kernel that has initialised CUDA cannot run autograd: fall back to the thread."""
+    from mmlearn.exercises import checker
+
+    monkeypatch.delenv(IN_PROCESS_ENV, raising=False)
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)
+    assert not checker._fork_available()
+    pids = []
+
+    def answer(x):
+        pids.append(os.getpid())
+        return standardise_reference(x)
+
+    check("00.1", answer)
+    assert passed("00.1") and set(pids) == {os.getpid()}

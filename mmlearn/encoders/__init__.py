@@ -13,7 +13,14 @@ attention over image cells, words or time steps.
 from mmlearn.encoders.audio import AudioEncoder
 from mmlearn.encoders.image import ImageEncoder
 from mmlearn.encoders.mlp import MLPEncoder
-from mmlearn.encoders.sensor import SensorEncoder
+from mmlearn.encoders.sensor import SensorEncoder, SimpleSensorEncoder
 from mmlearn.encoders.text import TextEncoder
 
-__all__ = ["AudioEncoder", "ImageEncoder", "SensorEncoder", "MLPEncoder", "TextEncoder"]
+__all__ = [
+    "AudioEncoder",
+    "ImageEncoder",
+    "SensorEncoder",
+    "SimpleSensorEncoder",
+    "MLPEncoder",
+    "TextEncoder",
+]

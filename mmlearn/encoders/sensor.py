@@ -5,6 +5,10 @@ Taught in lesson 01 (section 5, "One feature extractor per modality").
 Accelerometers, heart-rate monitors and the rows of an MFCC matrix are all
 "a few channels that change over time": a 1-D convolution slides along time
 and looks at every channel at once. ``AudioEncoder`` reuses this class.
+
+``SimpleSensorEncoder`` is the smallest version of the idea (two
+convolutions, the mean over time, a linear layer): the reference of lesson
+01's exercise 01.3, where students write it themselves.
 """
 
 from __future__ import annotations
@@ -83,3 +87,41 @@ class SensorEncoder(nn.Module):
         fmap = self.feature_map(x)  # (B, D, T')
         pooled = torch.cat([fmap.mean(dim=2), fmap.amax(dim=2)], dim=1)  # (B, 2D)
         return self.fc(pooled)  # (B, out_dim)
+
+
+class SimpleSensorEncoder(nn.Module):
+    """(B, in_channels, T) signals -> (B, out_dim): two convolutions (lesson 01, exercise 01.3).
+
+    conv1d (``hidden`` channels, stride 1) -> ReLU -> conv1d (``hidden``
+    channels, stride 2: the time axis halves) -> ReLU -> mean over time ->
+    linear to ``out_dim``. Both convolutions pad ``kernel_size // 2`` on each
+    side. Layers are created in that order (conv1, conv2, fc): exercise 01.3's
+    checker copies these parameters, in order, into the student's version.
+    Unlike ``SensorEncoder`` it has no batch norm and no max pooling.
+    """
+
+    def __init__(self, in_channels: int, out_dim: int = 64, hidden: int = 32, kernel_size: int = 5):
+        super().__init__()
+        self.in_channels = check_positive_int(in_channels, "in_channels")
+        self.out_dim = check_positive_int(out_dim, "out_dim")
+        check_positive_int(hidden, "hidden")
+        if check_positive_int(kernel_size, "kernel_size") % 2 == 0:
+            raise ValueError(f"kernel_size must be odd so that padding keeps the length, got {kernel_size}")
+        self.conv1 = nn.Conv1d(in_channels, hidden, kernel_size, padding=kernel_size // 2)
+        self.conv2 = nn.Conv1d(hidden, hidden, kernel_size, stride=2, padding=kernel_size // 2)
+        self.fc = nn.Linear(hidden, out_dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
+        if x.dim() != 3 or x.shape[1] != self.in_channels:
+            raise ValueError(f"x must have shape (B, {self.in_channels}, T), got {tuple(x.shape)}")
+        if not x.is_floating_point():
+            raise TypeError(f"x must hold floats, got dtype {x.dtype}")
+        check_tensor(x, "x")  # no empty batch, no NaN or infinity
+        if x.shape[2] == 0:
+            raise ValueError(f"x has no time steps (shape {tuple(x.shape)})")
+        x = to_module_dtype(x, self)  # a float64 batch meets float32 weights
+        h = torch.relu(self.conv1(x))  # (B, hidden, T)
+        h = torch.relu(self.conv2(h))  # (B, hidden, ceil(T / 2))
+        return self.fc(h.mean(dim=2))  # (B, out_dim)

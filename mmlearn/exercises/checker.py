@@ -44,7 +44,8 @@ in the kernel itself. The child uses one torch thread: a forked copy of an
 OpenMP thread pool deadlocks, and exercise inputs are tiny.
 
 Fallback. Elsewhere (macOS, where forking a kernel that has loaded torch's
-threads and Apple's frameworks is unsafe; Windows, which has no fork), or when the environment
+threads and Apple's frameworks is unsafe; Windows, which has no fork), once
+the kernel has used CUDA (a forked child can then run no autograd), or when the environment
 variable ``MMLEARN_CHECK_IN_PROCESS=1`` asks for it (or the child cannot
 start), the spec runs in the kernel itself, in a daemon thread joined for at
 most ``timeout_s``. That fallback cannot stop a runaway function: after a
@@ -278,12 +279,17 @@ class _CappedOutput(io.TextIOBase):
 
 
 def _fork_available() -> bool:
-    """Linux only: there a fork of a kernel with torch loaded is safe; on macOS it can crash the child."""
-    return sys.platform.startswith("linux") and os.environ.get(IN_PROCESS_ENV, "").strip().lower() not in (
-        "1",
-        "true",
-        "yes",
-    )
+    """Linux only, and only before the kernel has used CUDA.
+
+    On macOS a fork of a kernel with torch loaded can crash the child. Once
+    CUDA is initialised (a lesson trained on the GPU), a forked child can use
+    neither the GPU nor autograd ("Unable to handle autograd's threading in
+    combination with fork-based multiprocessing"), so the check runs in the
+    kernel's thread instead.
+    """
+    if os.environ.get(IN_PROCESS_ENV, "").strip().lower() in ("1", "true", "yes"):
+        return False
+    return sys.platform.startswith("linux") and not torch.cuda.is_initialized()
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -498,7 +504,8 @@ def _run_check(exercise_id: str, student_fn: Callable, timeout_s: float | None) 
         print(f"✅ {header}: passed.")
     elif status == "not_done":
         print(f"⏳ {header}: not done yet. Replace `raise NotImplementedError()` with your code.")
-        print(f'   (stuck? hint("{ex.id}") shows a first hint)')
+        which = "the next hint step" if _HINTS_SHOWN.get(ex.id) else "a first hint"
+        print(f'   (stuck? hint("{ex.id}") shows {which})')
     else:
         print(f"❌ {header}: {message}")
         if show_hint:
