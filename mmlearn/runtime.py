@@ -94,13 +94,52 @@ def lesson_seed() -> int:
     return check_seed(seed, SEED_ENV)
 
 
-def setup_notebook(seed: int | None = None) -> torch.device:
-    """The first code cell of every lesson: seed, figure style, device.
+THREADS_ENV = "MMLEARN_THREADS"
 
-    ``seed`` defaults to ``lesson_seed()``. Returns the device the lesson will use.
+
+def lesson_threads() -> int:
+    """CPU threads a lesson computes with: 1, or the environment variable ``MMLEARN_THREADS``.
+
+    The lessons' models are small and their batches tiny, so a second thread
+    gains little on a quiet machine, while on a busy one (a classroom server,
+    a CI runner, a laptop compiling something) threads that wait for each
+    other made training 25 times slower in our measurements. One thread also
+    makes a run repeat the committed outputs digit for digit, whatever the
+    number of cores.
+    """
+    text = os.environ.get(THREADS_ENV, "").strip()
+    if not text:
+        return 1
+    try:
+        threads = int(text)
+    except ValueError:
+        raise ValueError(f"{THREADS_ENV} must be a whole number of threads, got {text!r}") from None
+    if threads < 1:
+        raise ValueError(f"{THREADS_ENV} must be at least 1, got {threads}")
+    return threads
+
+
+def limit_threads(threads: int) -> None:
+    """Use ``threads`` CPU threads in torch and in NumPy's and scikit-learn's BLAS."""
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"threads must be a whole number >= 1, got {threads!r}")
+    torch.set_num_threads(threads)
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # only scikit-learn's BLAS calls are left unlimited
+        return
+    threadpool_limits(threads)
+
+
+def setup_notebook(seed: int | None = None) -> torch.device:
+    """The first code cell of every lesson: seed, CPU threads, figure style, device.
+
+    ``seed`` defaults to ``lesson_seed()``, the threads to ``lesson_threads()``.
+    Returns the device the lesson will use.
     """
     from mmlearn.plotting import use_course_style
 
+    limit_threads(lesson_threads())
     seed_everything(lesson_seed() if seed is None else seed)
     use_course_style()
     _inline_png()

@@ -64,7 +64,14 @@ from mmlearn import (
     validation,
 )
 from mmlearn.data import MultimodalDataset, Vocabulary, make_scenes
-from mmlearn.encoders import AudioEncoder, ImageEncoder, MLPEncoder, SensorEncoder, TextEncoder
+from mmlearn.encoders import (
+    AudioEncoder,
+    ImageEncoder,
+    MLPEncoder,
+    SensorEncoder,
+    SimpleSensorEncoder,
+    TextEncoder,
+)
 from mmlearn.encoders import image as image_encoders
 from mmlearn.fusion import (
     AttentionFusion,
@@ -79,6 +86,7 @@ from mmlearn.fusion import (
     outer_product,
 )
 from mmlearn.fusion import base as fusion_base
+from mmlearn.shared_space import ProjectionHead
 
 
 def _data_module(name: str):
@@ -603,6 +611,14 @@ def _cases() -> list[Case]:
             dict(waveforms=wave(), sample_rate=8000, n_mfcc=13, n_fft=256, hop_length=128, n_mels=40),
         ),
     )
+    case(
+        "mmlearn.data.audio_features.power_spectrogram",
+        lambda: (audio_features.power_spectrogram, dict(waveforms=wave(), n_fft=64, hop_length=32)),
+    )
+    case(
+        "mmlearn.data.audio_features.mel_filterbank",
+        lambda: (audio_features.mel_filterbank, dict(sample_rate=8000, n_fft=256, n_mels=40)),
+    )
 
     # ---- data: generators
     case(
@@ -998,6 +1014,14 @@ def _cases() -> list[Case]:
         alias={"x": ("SensorEncoder input",)},
     )
     case(
+        "mmlearn.encoders.sensor.SimpleSensorEncoder",
+        lambda: (SimpleSensorEncoder, dict(in_channels=3, out_dim=8, hidden=4, kernel_size=3)),
+    )
+    case(
+        "mmlearn.encoders.sensor.SimpleSensorEncoder.forward",
+        lambda: (SimpleSensorEncoder(3, out_dim=8, hidden=4).forward, dict(x=audio())),
+    )
+    case(
         "mmlearn.encoders.audio.AudioEncoder",
         lambda: (AudioEncoder, dict(n_feat=3, out_dim=8, channels=(4,), kernel_size=3)),
     )
@@ -1011,6 +1035,11 @@ def _cases() -> list[Case]:
         lambda: (MLPEncoder, dict(in_features=5, out_dim=8, hidden=(8,), dropout=0.1)),
         kinds={"dropout": "prob"},
         accept={"hidden:empty": "no hidden layer: one linear map"},
+    )
+    case(
+        "mmlearn.shared_space.ProjectionHead",
+        lambda: (ProjectionHead, dict(in_features=5, out_dim=8, hidden=8, dropout=0.1)),
+        kinds={"dropout": "prob"},
     )
     case(
         "mmlearn.encoders.mlp.MLPEncoder.forward",
@@ -1389,6 +1418,13 @@ def _cases() -> list[Case]:
         "mmlearn.runtime.seed_everything", lambda: (runtime.seed_everything, dict(seed=0, deterministic=True))
     )
     case("mmlearn.runtime.setup_notebook", lambda: (runtime.setup_notebook, dict(seed=0)))
+    case("mmlearn.runtime.lesson_seed", lambda: (runtime.lesson_seed, dict()))  # reads MMLEARN_SEED
+    case("mmlearn.runtime.lesson_threads", lambda: (runtime.lesson_threads, dict()))  # reads MMLEARN_THREADS
+    case(
+        "mmlearn.runtime.limit_threads",
+        lambda: (runtime.limit_threads, dict(threads=1)),
+        kinds={"threads": "int"},
+    )
 
     # ---- strategies
     case(
@@ -1447,6 +1483,14 @@ def _cases() -> list[Case]:
             ),
         ),
         kinds={"encoders": "mapping", "fuse_lr": "float"},
+    )
+    case(
+        "mmlearn.strategies.linear_probe",
+        lambda: (
+            strategies.linear_probe,
+            dict(encoder=image_encoder(), modality="image", train=av_dataset(), test=av_dataset(), C=1.0),
+        ),
+        kinds={"C": "float"},
     )
 
     # ---- training

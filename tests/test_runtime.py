@@ -83,3 +83,22 @@ def test_lesson_seed_reads_the_environment(monkeypatch):
         monkeypatch.setenv(SEED_ENV, bad)
         with pytest.raises(ValueError, match=SEED_ENV):
             lesson_seed()
+
+
+def test_lessons_compute_with_one_thread_unless_told(monkeypatch):
+    from mmlearn.runtime import THREADS_ENV, lesson_threads, setup_notebook
+
+    before = torch.get_num_threads()
+    try:
+        monkeypatch.delenv(THREADS_ENV, raising=False)
+        assert lesson_threads() == 1
+        setup_notebook(seed=0)
+        assert torch.get_num_threads() == 1
+        monkeypatch.setenv(THREADS_ENV, "2")
+        assert lesson_threads() == 2
+        for bad in ["0", "many"]:
+            monkeypatch.setenv(THREADS_ENV, bad)
+            with pytest.raises(ValueError, match=THREADS_ENV):
+                lesson_threads()
+    finally:
+        torch.set_num_threads(before)
