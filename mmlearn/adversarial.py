@@ -1,6 +1,6 @@
 """Adversarial perturbations of one modality: FGSM and PGD, as attacks and as training transforms.
 
-Taught in lesson 05 (section 5, "Adversarial examples on one modality").
+Taught in lesson 05 (section 6, "Adversarial examples on one modality").
 
 A multimodal model can be fooled through a single modality: a perturbation
 too small to notice in the audio features alone may flip the prediction.
@@ -13,9 +13,16 @@ perturbed batches (adversarial training).
 
 Epsilon is an L-infinity radius in the modality's own units; with
 standardised features (MFCC here) ``epsilon=0.3`` means 0.3 standard deviations.
+The attack moves the features the model reads, not the signal they come
+from: an MFCC matrix perturbed this way need not be the MFCC of any waveform,
+so it measures the model's worst case in feature space, not what a sound
+played into a microphone could do (that attack must go through the waveform
+and the feature extraction).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -91,8 +98,13 @@ def pgd(
 ) -> dict[str, torch.Tensor]:
     """Projected gradient descent (ascent on the loss) within the L-inf ball of radius ``epsilon``.
 
-    ``step_size`` defaults to 2.5 * epsilon / steps. ``random_start`` starts
-    from a uniform point of the ball drawn with ``seed``.
+    ``step_size`` defaults to 2.5 * epsilon / steps (a common choice: the
+    steps together can cross the ball and come back). ``random_start`` starts from
+    ``x + epsilon * u`` with ``u = 2 * torch.rand(x.shape, generator) - 1``
+    (uniform in the ball), the generator seeded with ``seed``, drawn on the
+    CPU. Each step: ``x += step_size * sign(grad)``, then
+    ``x = x0 + clamp(x - x0, -epsilon, epsilon)``. The reference of lesson
+    05's exercise 05.2.
     """
     labels, epsilon = _check(model, inputs, labels, modality, epsilon)
     steps = check_positive_int(steps, "steps")
@@ -117,6 +129,10 @@ def pgd(
 class AdversarialPerturbation:
     """``transform(inputs, labels) -> inputs`` that perturbs ``modality`` of each batch with FGSM or PGD.
 
+    ``method`` is ``"fgsm"``, ``"pgd"`` or an attack function with ``pgd``'s
+    signature, called as ``method(model, inputs, labels, modality, epsilon,
+    steps=steps, seed=seed)`` (lesson 05 passes the student's own PGD).
+
     For adversarial training pass it to ``train_classifier(transform=...)``:
     the attack then runs with the model in train mode, as in Goodfellow et
     al. ``fraction`` perturbs only the first part of each batch (the rest stays
@@ -131,13 +147,13 @@ class AdversarialPerturbation:
         modality: str,
         epsilon: float,
         *,
-        method: str = "fgsm",
+        method: str | Callable = "fgsm",
         steps: int = 10,
         fraction: float = 1.0,
         seed: int = 0,
     ):
-        if method not in ("fgsm", "pgd"):
-            raise ValueError(f"method must be 'fgsm' or 'pgd', got {method!r}")
+        if not callable(method) and (not isinstance(method, str) or method not in ("fgsm", "pgd")):
+            raise ValueError(f"method must be 'fgsm', 'pgd' or an attack function, got {method!r}")
         check_module(model, "model")
         if not isinstance(modality, str) or not modality:
             raise TypeError(f"modality must be the name of a modality (a str), got {modality!r}")
@@ -156,16 +172,23 @@ class AdversarialPerturbation:
         if self.method == "fgsm":
             adv = fgsm(self.model, head, labels[:k], self.modality, self.epsilon)
         else:
-            adv = pgd(
+            attack = pgd if self.method == "pgd" else self.method
+            adv = attack(
                 self.model, head, labels[:k], self.modality, self.epsilon,
                 steps=self.steps, seed=self.seed + self._calls,
             )  # fmt: skip
+            if not isinstance(adv, dict) or not isinstance(adv.get(self.modality), torch.Tensor):
+                raise TypeError(
+                    f"the attack method must return the inputs dict with a perturbed {self.modality!r} "
+                    f"tensor, got {type(adv).__name__}"
+                )
         self._calls += 1
         x = inputs[self.modality]
         return {**inputs, self.modality: torch.cat([adv[self.modality], x[k:]])}
 
     def __repr__(self) -> str:
+        method = self.method if isinstance(self.method, str) else getattr(self.method, "__name__", "attack")
         return (
-            f"AdversarialPerturbation({self.method}, modality={self.modality!r}, epsilon={self.epsilon}, "
+            f"AdversarialPerturbation({method}, modality={self.modality!r}, epsilon={self.epsilon}, "
             f"fraction={self.fraction})"
         )

@@ -1,6 +1,6 @@
-"""Training strategies for multimodal models: modality dropout and staged training.
+"""Training strategies for multimodal models: staged training, modality dropout, and linear probes.
 
-Taught in lesson 05 (sections 3, "Staged training", and 4, "Modality dropout").
+Taught in lesson 05 (sections 3, "Staged training", 4, "Modality dropout", and 5, "Linear probes").
 
 Training every part of a fusion model together (joint training) is the
 default, but it has two known weak spots. A model that always sees every
@@ -9,20 +9,23 @@ missing at test time; *modality dropout* hides modalities during training so
 the model learns to cope. And the modalities compete for the gradient
 ("modality competition"), so one encoder may stay under-trained; *staged
 training* first trains each encoder on its own modality, then fuses them,
-with the encoders frozen or fine-tuned.
+with the encoders frozen or fine-tuned. A *linear probe* (a logistic
+regression on an encoder's frozen features) measures how much each encoder
+learned, whatever the fusion head on top of it does with its features.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
+from sklearn.linear_model import LogisticRegression
 from torch import nn
 
 from mmlearn.data.base import MultimodalDataset
 from mmlearn.fusion import make_fusion_model
 from mmlearn.fusion.base import check_encoders
-from mmlearn.inference import check_dataset
+from mmlearn.inference import check_dataset, embed
 from mmlearn.training import History, train_classifier
 from mmlearn.validation import (
     check_modalities,
@@ -33,7 +36,14 @@ from mmlearn.validation import (
     check_seed,
 )
 
-__all__ = ["ModalityDropout", "FrozenEncoder", "unimodal", "pretrain_encoder", "staged_training"]
+__all__ = [
+    "ModalityDropout",
+    "FrozenEncoder",
+    "unimodal",
+    "pretrain_encoder",
+    "staged_training",
+    "linear_probe",
+]
 
 
 class ModalityDropout:
@@ -106,7 +116,10 @@ class FrozenEncoder(nn.Module):
 
     Its parameters stop requiring gradients and it stays in eval mode even
     when the fusion model calls ``.train()``: batch-norm running statistics
-    would otherwise keep moving although the weights are frozen.
+    would otherwise keep moving although the weights are frozen (in train
+    mode a BatchNorm layer normalises with each batch's own statistics and
+    updates its running mean and variance, which no optimizer controls). The
+    reference of lesson 05's exercise 05.1.
     """
 
     def __init__(self, encoder: nn.Module):
@@ -171,7 +184,7 @@ def staged_training(
     *,
     num_classes: int,
     method: str = "intermediate",
-    freeze: bool = True,
+    freeze: bool | Callable[[nn.Module], nn.Module] = True,
     pretrain_epochs: int,
     fuse_epochs: int,
     lr: float,
@@ -184,10 +197,17 @@ def staged_training(
     """Pretrain each encoder on its own modality, then train a fusion model on top of them.
 
     ``freeze=True`` keeps the pretrained encoders fixed (only the fusion head
-    learns); ``freeze=False`` fine-tunes them with the head, at ``fuse_lr``
-    (default ``lr``). ``options`` go to ``make_fusion_model``. Returns the
-    fusion model and the histories: one per modality, then ``"fusion"``.
+    learns) by wrapping each in ``FrozenEncoder``; ``freeze`` may also be the
+    wrapper itself (a class or function ``encoder -> module``, such as the
+    student's ``FrozenEncoder`` of lesson 05). ``freeze=False`` fine-tunes the
+    encoders with the head, at ``fuse_lr`` (default ``lr``). ``options`` go to
+    ``make_fusion_model``. Returns the fusion model and the histories: one per
+    modality, then ``"fusion"``.
     """
+    if freeze is True:
+        freeze = FrozenEncoder
+    elif freeze is not False and not callable(freeze):
+        raise TypeError(f"freeze must be True, False or a wrapper (encoder -> frozen module), got {freeze!r}")
     encoders = check_encoders(encoders)
     check_dataset(train, "train")
     missing = sorted(set(encoders) - set(train.modalities))
@@ -206,10 +226,46 @@ def staged_training(
             enc, m, train, val, num_classes=num_classes, epochs=pretrain_epochs,
             lr=lr, batch_size=batch_size, seed=seed + i, progress=progress,
         )  # fmt: skip
-    fused = {m: FrozenEncoder(e) for m, e in encoders.items()} if freeze else encoders
+    fused = {m: freeze(e) for m, e in encoders.items()} if freeze else encoders
     model = make_fusion_model(method, fused, num_classes, **options)
     histories["fusion"] = train_classifier(
         model, train, val, epochs=fuse_epochs, lr=fuse_lr if fuse_lr is not None else lr,
         batch_size=batch_size, seed=seed + len(encoders), progress=progress,
     )  # fmt: skip
     return model, histories
+
+
+def linear_probe(
+    encoder: nn.Module,
+    modality: str,
+    train: MultimodalDataset,
+    test: MultimodalDataset,
+    *,
+    C: float = 1.0,
+    batch_size: int = 256,
+) -> float:
+    """Test accuracy of a logistic regression on the frozen features of ``encoder`` (a linear probe).
+
+    The encoder (in eval mode, no gradients) turns ``train`` and ``test``'s
+    ``modality`` into (N, D) features; each feature is standardised with the
+    training mean and standard deviation; a multinomial logistic regression
+    (scikit-learn, L-BFGS, L2 strength ``1 / C``) is fitted on the training
+    features and labels and scored on the test ones. The encoder is not
+    changed. Deterministic: no random numbers are drawn.
+    """
+    check_module(encoder, "encoder")
+    check_dataset(train, "train")
+    check_dataset(test, "test")
+    if not isinstance(modality, str):
+        raise TypeError(f"modality must be the name of a modality (a str), got {modality!r}")
+    for name, data in (("train", train), ("test", test)):
+        if modality not in data.modalities:
+            raise KeyError(f"{name} has no modality {modality!r}; it has {sorted(data.modalities)}")
+    C = check_number(C, "C", positive=True)
+    batch_size = check_positive_int(batch_size, "batch_size")
+    train_x = embed(encoder, train.modalities[modality], batch_size).double()  # (N, D)
+    test_x = embed(encoder, test.modalities[modality], batch_size).double()  # (M, D)
+    mean, std = train_x.mean(dim=0), train_x.std(dim=0).clamp_min(1e-8)
+    probe = LogisticRegression(C=C, max_iter=5000)
+    probe.fit(((train_x - mean) / std).numpy(), train.labels.cpu().numpy())
+    return float(probe.score(((test_x - mean) / std).numpy(), test.labels.cpu().numpy()))

@@ -91,3 +91,21 @@ def test_bad_inputs():
         AdversarialPerturbation(model, "audio", 0.1, fraction=0)
     with pytest.raises(TypeError, match="nn.Module"):
         fgsm("model", inputs, labels, "audio", 0.1)
+
+
+def test_transform_runs_an_attack_function():
+    model, (inputs, labels) = _Linear(), _inputs(20)
+    calls = []
+
+    def my_pgd(model, inputs, labels, modality, epsilon, *, steps, seed):
+        calls.append((modality, epsilon, steps, seed))
+        return pgd(model, inputs, labels, modality, epsilon, steps=steps, seed=seed)
+
+    mine = AdversarialPerturbation(model, "audio", 0.2, method=my_pgd, steps=3, seed=5)
+    theirs = AdversarialPerturbation(model, "audio", 0.2, method="pgd", steps=3, seed=5)
+    for _ in range(2):  # the seed moves on with every batch, for both
+        assert torch.equal(mine(inputs, labels)["audio"], theirs(inputs, labels)["audio"])
+    assert calls == [("audio", 0.2, 3, 5), ("audio", 0.2, 3, 6)]
+    assert "my_pgd" in repr(mine)
+    with pytest.raises(TypeError, match="attack method must return"):
+        AdversarialPerturbation(model, "audio", 0.2, method=lambda *a, **k: None)(inputs, labels)

@@ -1,104 +1,235 @@
-"""The lesson-05 exercise specs accept the reference answers and reject wrong ones."""
+"""The lesson-05 exercise specs accept the references and the notebook's solutions, and reject wrong ones."""
 
 import pytest
 import torch
+import torch.nn.functional as F
+from torch import nn
 
-from mmlearn.adversarial import fgsm
+from mmlearn.adversarial import AdversarialPerturbation, pgd
 from mmlearn.exercises import check
 from mmlearn.exercises.checker import passed
-from mmlearn.exercises.lesson05 import _Linear, fgsm_step_reference
+from mmlearn.exercises.lesson05 import _batch, _TinyNet, _trained_encoder
+from mmlearn.strategies import FrozenEncoder
+
+# --- the answers as the solution notebook writes them ----------------------------------------------------
 
 
-def modality_dropout_reference(inputs, p, gen):
-    if not 0.0 <= p < 1.0:
-        raise ValueError(f"p must be in [0, 1), got {p}")
-    out = dict(inputs)
-    for m in sorted(inputs):
-        keep = (torch.rand(len(inputs[m]), generator=gen) >= p).to(inputs[m].dtype)
-        out[m] = inputs[m] * keep.view(-1, *([1] * (inputs[m].dim() - 1)))
-    return out
+class SolutionFrozenEncoder(nn.Module):
+    def __init__(self, encoder):
+        super().__init__()
+        self.encoder = encoder
+        self.out_dim = encoder.out_dim
+        for p in self.encoder.parameters():
+            p.requires_grad_(False)
+        self.encoder.eval()
+
+    def train(self, mode=True):
+        super().train(mode)
+        self.encoder.eval()
+        return self
+
+    def forward(self, x):
+        return self.encoder(x)
 
 
-def test_references_pass(capsys):
-    check("05.1", modality_dropout_reference)
-    check("05.2", fgsm_step_reference)
-    assert passed("05.1") and passed("05.2")
+def solution_pgd(model, inputs, labels, modality, epsilon, *, steps=10, seed=0):
+    x0 = inputs[modality].detach()
+    step_size = 2.5 * epsilon / steps
+    x = x0.clone()
+    if epsilon > 0:
+        noise = torch.rand(x0.shape, generator=torch.Generator().manual_seed(seed)) * 2 - 1
+        x = x0 + epsilon * noise.to(device=x0.device, dtype=x0.dtype)
+    for _ in range(steps):
+        x = x.detach().requires_grad_(True)
+        with torch.enable_grad():
+            loss = F.cross_entropy(model({**inputs, modality: x}), labels)
+            (grad,) = torch.autograd.grad(loss, x)
+        x = x.detach() + step_size * grad.sign()
+        x = x0 + (x - x0).clamp(-epsilon, epsilon)
+    return {**inputs, modality: x.detach()}
 
 
-def test_fgsm_reference_matches_package_attack():
-    model = _Linear()
+def test_references_and_solutions_pass(capsys):
+    for exercise_id, answer in [
+        ("05.1", FrozenEncoder),
+        ("05.1", SolutionFrozenEncoder),
+        ("05.2", pgd),
+        ("05.2", solution_pgd),
+    ]:
+        check(exercise_id, answer)
+        assert passed(exercise_id), capsys.readouterr().out
+
+
+def test_solution_pgd_is_bit_identical_to_the_package_on_the_lesson_model():
+    from mmlearn.recipes import av_fusion_model
+
+    model = av_fusion_model(seed=0).eval()
     gen = torch.Generator().manual_seed(0)
-    inputs = {"image": torch.rand(8, 1, 8, 8, generator=gen), "audio": torch.randn(8, 13, 6, generator=gen)}
-    labels = torch.randint(0, 4, (8,), generator=gen)
-    ours = fgsm_step_reference(model, inputs, labels, "audio", 0.1)
-    theirs = fgsm(model, inputs, labels, "audio", 0.1)
-    assert torch.allclose(ours["audio"], theirs["audio"])
-    assert torch.equal(ours["image"], inputs["image"])
+    inputs = {
+        "image": torch.rand(16, 1, 8, 8, generator=gen),
+        "audio": torch.randn(16, 13, 44, generator=gen),
+    }
+    labels = torch.randint(0, 10, (16,), generator=gen)
+    ours = AdversarialPerturbation(model, "audio", 0.3, method=solution_pgd, steps=10, seed=4)(inputs, labels)
+    theirs = AdversarialPerturbation(model, "audio", 0.3, method="pgd", steps=10, seed=4)(inputs, labels)
+    assert torch.equal(ours["audio"], theirs["audio"]) and torch.equal(ours["image"], inputs["image"])
 
 
-def _in_place(inputs, p, gen):
-    for m in sorted(inputs):
-        keep = (torch.rand(len(inputs[m]), generator=gen) >= p).to(inputs[m].dtype)
-        inputs[m] *= keep.view(-1, *([1] * (inputs[m].dim() - 1)))
-    if not 0.0 <= p < 1.0:
-        raise ValueError("bad p")
-    return inputs
+def test_solution_frozen_encoder_matches_the_package():
+    a, b = _trained_encoder(0), _trained_encoder(0)
+    mine, ref = SolutionFrozenEncoder(a).train(), FrozenEncoder(b).train()
+    x = torch.rand(5, 1, 8, 8)
+    assert torch.equal(mine(x), ref(x))
+
+
+# --- wrong answers ---------------------------------------------------------------------------------------
+
+
+class OnlyNoGrad(SolutionFrozenEncoder):
+    """Freezes the weights but lets batch norm follow the fusion model's mode."""
+
+    def __init__(self, encoder):
+        nn.Module.__init__(self)
+        self.encoder, self.out_dim = encoder, encoder.out_dim
+        for p in encoder.parameters():
+            p.requires_grad_(False)
+
+    def train(self, mode=True):
+        return nn.Module.train(self, mode)
+
+
+class EvalOnceInInit(SolutionFrozenEncoder):
+    """eval() in __init__ only: the fusion model's .train() undoes it."""
+
+    def train(self, mode=True):
+        return nn.Module.train(self, mode)
+
+
+class GradientsStillOn(SolutionFrozenEncoder):
+    def __init__(self, encoder):
+        super().__init__(encoder)
+        for p in encoder.parameters():
+            p.requires_grad_(True)
+
+
+class TrainReturnsNothing(SolutionFrozenEncoder):
+    def train(self, mode=True):
+        super().train(mode)
+
+
+class NoOutDim(SolutionFrozenEncoder):
+    def __init__(self, encoder):
+        super().__init__(encoder)
+        del self.out_dim
 
 
 @pytest.mark.parametrize(
-    "wrong",
+    ("wrong", "message"),
     [
-        # one draw for the whole batch instead of one per sample
-        lambda inputs, p, gen: {m: x * (torch.rand(1, generator=gen) >= p) for m, x in inputs.items()},
-        _in_place,  # modifies the caller's tensors
-        lambda inputs, p, gen: modality_dropout_reference(inputs, min(p, 0.5), gen),  # accepts p = 1
+        (OnlyNoGrad, "BatchNorm layer"),
+        (EvalOnceInInit, "after the fusion model's .train()"),
+        (GradientsStillOn, "still requires grad"),
+        (TrainReturnsNothing, "expected the wrapper itself"),
+        (NoOutDim, "out_dim"),
     ],
 )
-def test_wrong_dropout_fails(wrong, capsys):
+def test_wrong_frozen_encoders_fail_with_a_reason(wrong, message, capsys):
     check("05.1", wrong)
     assert not passed("05.1")
+    assert message in capsys.readouterr().out
 
 
-def test_wrong_fgsm_fails(capsys):
-    def gradient_step(model, inputs, labels, modality, epsilon):  # raw gradient instead of its sign
-        x = inputs[modality].detach().clone().requires_grad_(True)
-        loss = torch.nn.functional.cross_entropy(model({**inputs, modality: x}), labels)
-        (grad,) = torch.autograd.grad(loss, x)
-        return {**inputs, modality: (x + epsilon * grad).detach()}
+def _no_start(model, inputs, labels, modality, epsilon, *, steps=10, seed=0):
+    return solution_pgd(model, inputs, labels, modality, 0.0, steps=1, seed=seed) | {
+        modality: _walk(model, inputs, labels, modality, epsilon, steps, inputs[modality].clone())
+    }
 
-    check("05.2", gradient_step)
+
+def _walk(model, inputs, labels, modality, epsilon, steps, x, sign=1.0, project=True):
+    x0 = inputs[modality]
+    for _ in range(steps):
+        x = x.detach().requires_grad_(True)
+        (grad,) = torch.autograd.grad(F.cross_entropy(model({**inputs, modality: x}), labels), x)
+        x = x.detach() + sign * 2.5 * epsilon / steps * grad.sign()
+        if project:
+            x = x0 + (x - x0).clamp(-epsilon, epsilon)
+    return x.detach()
+
+
+def _start(inputs, modality, epsilon, seed):
+    x0 = inputs[modality]
+    return x0 + epsilon * (torch.rand(x0.shape, generator=torch.Generator().manual_seed(seed)) * 2 - 1)
+
+
+def _descent(model, inputs, labels, modality, epsilon, *, steps=10, seed=0):
+    x = _start(inputs, modality, epsilon, seed)
+    return {**inputs, modality: _walk(model, inputs, labels, modality, epsilon, steps, x, sign=-1.0)}
+
+
+def _no_projection(model, inputs, labels, modality, epsilon, *, steps=10, seed=0):
+    x = _start(inputs, modality, epsilon, seed)
+    return {**inputs, modality: _walk(model, inputs, labels, modality, epsilon, steps, x, project=False)}
+
+
+def _project_at_the_end(model, inputs, labels, modality, epsilon, *, steps=10, seed=0):
+    x = _walk(
+        model,
+        inputs,
+        labels,
+        modality,
+        epsilon,
+        steps,
+        _start(inputs, modality, epsilon, seed),
+        project=False,
+    )
+    x0 = inputs[modality]
+    return {**inputs, modality: x0 + (x - x0).clamp(-epsilon, epsilon)}
+
+
+def _raw_gradient(model, inputs, labels, modality, epsilon, *, steps=10, seed=0):
+    x0 = inputs[modality]
+    x = _start(inputs, modality, epsilon, seed)
+    for _ in range(steps):
+        x = x.detach().requires_grad_(True)
+        (grad,) = torch.autograd.grad(F.cross_entropy(model({**inputs, modality: x}), labels), x)
+        x = x0 + (x.detach() + 2.5 * epsilon / steps * grad - x0).clamp(-epsilon, epsilon)
+    return {**inputs, modality: x.detach()}
+
+
+def _not_detached(model, inputs, labels, modality, epsilon, *, steps=10, seed=0):
+    out = solution_pgd(model, inputs, labels, modality, epsilon, steps=steps, seed=seed)
+    return {**out, modality: out[modality].requires_grad_(True)}
+
+
+def _moves_both(model, inputs, labels, modality, epsilon, *, steps=10, seed=0):
+    out = solution_pgd(model, inputs, labels, modality, epsilon, steps=steps, seed=seed)
+    return {m: x + 0.01 if m != modality else x for m, x in out.items()}
+
+
+@pytest.mark.parametrize(
+    ("wrong", "message"),
+    [
+        (_no_start, "starts at the clean input"),
+        (_descent, "walks down the loss"),
+        (_no_projection, "outside the epsilon-ball"),
+        (_project_at_the_end, "projects only once"),
+        (_raw_gradient, "moves along the gradient itself"),
+        (_not_detached, "still requires grad"),
+        (_moves_both, "must stay as it was"),
+        (lambda *args, **kw: [1, 2], "should return a dict"),
+    ],
+)
+def test_wrong_pgd_fails_with_a_reason(wrong, message, capsys):
+    check("05.2", wrong)
     assert not passed("05.2")
-
-    def not_detached(model, inputs, labels, modality, epsilon):
-        out = fgsm_step_reference(model, inputs, labels, modality, epsilon)
-        return {**out, modality: out[modality].requires_grad_(True)}
-
-    check("05.2", not_detached)
-    assert not passed("05.2")
+    out = capsys.readouterr().out
+    assert message in out, out
 
 
-def _zero_inputs(model, inputs, labels, modality, epsilon):
-    for x in inputs.values():
-        x.zero_()
-    return fgsm_step_reference(model, inputs, labels, modality, epsilon)
-
-
-def _zero_model(model, inputs, labels, modality, epsilon):
-    with torch.no_grad():
-        for p in model.parameters():
-            p.zero_()
-    return fgsm_step_reference(model, inputs, labels, modality, epsilon)
-
-
-@pytest.mark.parametrize("cheat", [_zero_inputs, _zero_model], ids=["zeroes inputs", "zeroes the model"])
-def test_fgsm_changing_its_arguments_cannot_pass(cheat, capsys):
-    """Both used to pass: the reference was computed afterwards, on the same (zeroed) objects."""
-    check("05.2", cheat)
-    assert not passed("05.2")
-    assert "wrong values" in capsys.readouterr().out
-
-
-def test_dropout_must_return_a_dict(capsys):
-    check("05.1", lambda inputs, p, gen: list(modality_dropout_reference(inputs, p, gen).values()))
-    assert not passed("05.1")
-    assert "should return a dict of tensors, got list" in capsys.readouterr().out
+def test_the_spec_model_is_nonlinear_in_its_input():
+    """On a linear model every PGD step has the same sign; the spec's model must tell the slips apart."""
+    inputs, labels = _batch(24, seed=10)
+    model = _TinyNet()
+    a = pgd(model, inputs, labels, "audio", 0.3, steps=10, seed=0)["audio"]
+    b = _no_start(model, inputs, labels, "audio", 0.3, steps=10)["audio"]
+    assert not torch.allclose(a, b)

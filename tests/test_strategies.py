@@ -6,7 +6,14 @@ import torch
 from mmlearn.data.base import MultimodalDataset
 from mmlearn.encoders.audio import AudioEncoder
 from mmlearn.encoders.image import ImageEncoder
-from mmlearn.strategies import FrozenEncoder, ModalityDropout, pretrain_encoder, staged_training, unimodal
+from mmlearn.strategies import (
+    FrozenEncoder,
+    ModalityDropout,
+    linear_probe,
+    pretrain_encoder,
+    staged_training,
+    unimodal,
+)
 
 
 def _batch(n=200):
@@ -133,3 +140,39 @@ def test_staged_training_bad_inputs():
         )
     with pytest.raises(KeyError, match="text"):
         unimodal(data, "text")
+
+
+def test_staged_training_takes_the_frozen_wrapper():
+    wrapped = []
+
+    def wrapper(encoder):
+        wrapped.append(encoder)
+        return FrozenEncoder(encoder)
+
+    model, _ = staged_training(
+        _encoders(), _dataset(), num_classes=3, freeze=wrapper, pretrain_epochs=1, fuse_epochs=1,
+        lr=1e-2, batch_size=32, progress=False,
+    )  # fmt: skip
+    assert len(wrapped) == 2 and all(isinstance(e, FrozenEncoder) for e in model.encoders.values())
+    with pytest.raises(TypeError, match="freeze"):
+        staged_training(
+            _encoders(), _dataset(), num_classes=3, freeze="yes", pretrain_epochs=1, fuse_epochs=1,
+            lr=1e-2, batch_size=32, progress=False,
+        )  # fmt: skip
+
+
+def test_linear_probe_reads_what_an_encoder_learned():
+    train, test = _dataset(300, seed=0), _dataset(200, seed=1)
+    torch.manual_seed(0)
+    encoder = AudioEncoder(out_dim=8, channels=(8,))
+    before = {k: v.clone() for k, v in encoder.state_dict().items()}
+    untrained = linear_probe(encoder, "audio", train, test)
+    assert all(torch.equal(before[k], v) for k, v in encoder.state_dict().items())  # the encoder is unchanged
+    pretrain_encoder(encoder, "audio", train, num_classes=3, epochs=6, lr=1e-2, batch_size=32, progress=False)
+    trained = linear_probe(encoder, "audio", train, test)
+    assert trained > 0.9 and trained >= untrained
+    assert linear_probe(encoder, "audio", train, test) == trained  # deterministic
+    with pytest.raises(KeyError, match="text"):
+        linear_probe(encoder, "text", train, test)
+    with pytest.raises(ValueError, match="C"):
+        linear_probe(encoder, "audio", train, test, C=0)
