@@ -27,7 +27,7 @@ def test_run_writes_results_html_and_executed_copies(course, capsys):
     assert entry["device"] in {"cpu", "cuda", "mps"}
     assert entry["seconds"] > 0
     assert entry["metrics"]["deterministic"] is True
-    assert entry["metrics"]["exercises_passed"] == 2
+    assert entry["metrics"]["exercises_passed"] == 3  # 00.0 (the worked example), 00.1, 00.2
     assert (out / "00_getting_started.html").read_text().lstrip().lower().startswith("<!doctype html>")
     executed = nbformat.read(out / "00_getting_started.ipynb", as_version=4)
     assert any(cell.get("outputs") for cell in executed.cells)
@@ -97,3 +97,24 @@ def test_finished_progress_bars_replace_their_first_frame():
     saved["p"]["state"]["value"] = 7.0  # an interrupted bar is not drawn as finished
     finish_progress_text(nb)
     assert "██" not in cell.outputs[0]["data"]["text/plain"]
+
+
+def test_interactive_widgets_save_one_plain_line():
+    import nbformat
+
+    from mmlearn.course.runner import INTERACTIVE_TEXT, name_interactive_widgets
+
+    view = {"model_id": "w", "version_major": 2, "version_minor": 0}
+    cell = nbformat.v4.new_code_cell("interact(f, w=(0, 1))")
+    cell.outputs = [
+        nbformat.v4.new_output(
+            "display_data",
+            {"application/vnd.jupyter.widget-view+json": view, "text/plain": "interactive(children=(Slider("},
+        ),
+        nbformat.v4.new_output("stream", text="interactive(children= in a print stays\n"),
+    ]
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [cell]
+    assert name_interactive_widgets(nb) == 1
+    assert cell.outputs[0]["data"]["text/plain"] == INTERACTIVE_TEXT
+    assert cell.outputs[1]["text"].startswith("interactive(children=")

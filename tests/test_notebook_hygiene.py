@@ -110,3 +110,12 @@ def test_saved_progress_bars_read_finished(path):
                 assert " 0%|" not in text and "100%|" in text, (
                     f"{path.name} cell {i}: progress saved as {text!r}"
                 )
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=ids(SOLUTIONS))
+def test_no_widget_repr_in_saved_text(path):
+    """A viewer without widgets shows one plain line, not "interactive(children=(FloatSlider(..."."""
+    for i, cell in enumerate(read(path).cells):
+        for out in cell.get("outputs", []):
+            text = "".join(out.get("data", {}).get("text/plain", ""))
+            assert not text.startswith("interactive("), f"{path.name} cell {i} saves a widget's repr"

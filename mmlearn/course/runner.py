@@ -148,7 +148,29 @@ def execute(
         os.environ.clear()
         os.environ.update(saved)
         finish_progress_text(nb)
+        name_interactive_widgets(nb)
     return nb
+
+
+INTERACTIVE_TEXT = "[interactive controls: run this cell in Jupyter to move them]"
+
+
+def name_interactive_widgets(nb: nbformat.NotebookNode) -> int:
+    """Replace an ``interact`` widget's saved text copy with one plain line; returns how many.
+
+    Without the widget state a viewer (GitHub, nbviewer, a diff) shows the
+    widget's ``repr``, "interactive(children=(FloatSlider(value=0.5, ...":
+    noise that reads like an error. The line says what is there instead.
+    """
+    rewritten = 0
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            text = "".join(data.get("text/plain", ""))
+            if "application/vnd.jupyter.widget-view+json" in data and text.startswith("interactive("):
+                data["text/plain"] = INTERACTIVE_TEXT
+                rewritten += 1
+    return rewritten
 
 
 def finish_progress_text(nb: nbformat.NotebookNode) -> int:
