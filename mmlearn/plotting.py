@@ -33,6 +33,7 @@ __all__ = [
     "plot_embedding",
     "plot_retrieval_grid",
     "plot_robustness_curves",
+    "plot_attack_curves",
     "plot_reliability_diagram",
     "show_image_grid",
 ]
@@ -365,6 +366,10 @@ def plot_retrieval_grid(
             query_ax.set_title(title, fontsize=9)
         else:
             _draw_image(query_ax, queries[q], title)
+            for spine in query_ax.spines.values():  # a thin frame: a scene's white background meets the page
+                spine.set_visible(True)
+                spine.set_color("gray")
+                spine.set_linewidth(1)
         if text_results:
             ax = row[1]
             ax.axis("off")
@@ -391,19 +396,76 @@ def plot_robustness_curves(
     xlabel: str = "corruption level",
     ylabel: str = "accuracy",
     title: str = "",
+    references: Mapping[str, float] | None = None,
 ) -> Figure:
-    """Accuracy against corruption level, one line per method; ``chance`` adds a dotted baseline."""
+    """Accuracy against corruption level, one line per method (lesson 02, section 4).
+
+    Each curve gets its own marker and line style, so curves that coincide
+    stay visible. ``references`` ({label: accuracy}) adds dashed horizontal
+    lines, e.g. what the untouched modality alone achieves; ``chance`` adds a
+    dotted baseline.
+    """
     levels = to_numpy(levels, "levels")
     if not isinstance(curves, Mapping) or not curves:
         raise TypeError("curves must be a non-empty dict of method name -> accuracies")
+    if references is not None and not isinstance(references, Mapping):
+        raise TypeError(f"references must be a dict of label -> accuracy, got {type(references).__name__}")
     fig, ax = _new_axes(ax)
-    for name, accs in curves.items():
+    styles = ("-", "--", "-.")
+    for i, (name, accs) in enumerate(curves.items()):
         accs = to_numpy(accs, f"curves['{name}']")
         if accs.shape != levels.shape:
             raise ValueError(f"curve '{name}' has {accs.shape} values for {levels.shape} levels")
-        ax.plot(levels, accs, marker="o", markersize=4, label=name)
+        ax.plot(
+            levels,
+            accs,
+            marker=_MARKERS[i % len(_MARKERS)],
+            linestyle=styles[i % len(styles)],
+            markersize=5,
+            label=name,
+        )
+    for i, (name, value) in enumerate((references or {}).items()):
+        value = float(to_numpy(value, f"references['{name}']"))
+        ax.axhline(
+            value, color=("black", "dimgray", "darkgray")[i % 3], linestyle="--", linewidth=1.5, label=name
+        )
     if chance is not None:
         ax.axhline(chance, color="gray", linestyle=":", label="chance")
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
     ax.legend()
+    return fig
+
+
+def plot_attack_curves(
+    epsilons,
+    curves: Mapping[str, Sequence[float]],
+    *,
+    train_epsilon: float | None = None,
+    chance: float | None = None,
+    unit: str = "input units",
+    title: str = "Accuracy under attack",
+    ax=None,
+) -> Figure:
+    """Accuracy against the attack's radius epsilon, one line per model (lesson 05, section 6).
+
+    ``train_epsilon`` draws a dashed vertical line where adversarial training
+    worked; ``chance`` a dotted horizontal line. ``unit`` names epsilon's unit
+    on the x axis, e.g. "MFCC units, standardised".
+    """
+    epsilons = to_numpy(epsilons, "epsilons")
+    if not isinstance(curves, Mapping) or not curves:
+        raise TypeError("curves must be a non-empty dict of model name -> accuracies")
+    fig, ax = _new_axes(ax, figsize=(6.4, 4.0))
+    for i, (name, accs) in enumerate(curves.items()):
+        accs = to_numpy(accs, f"curves['{name}']")
+        if accs.shape != epsilons.shape:
+            raise ValueError(f"curve '{name}' has {accs.shape} values for {epsilons.shape} epsilons")
+        ax.plot(epsilons, accs, marker=_MARKERS[i % len(_MARKERS)], label=name)
+    if chance is not None:
+        ax.axhline(chance, color="gray", linestyle=":", label=f"chance ({chance:g})")
+    if train_epsilon is not None:
+        ax.axvline(train_epsilon, color="black", linestyle="--", linewidth=1,
+                   label=f"training epsilon ({train_epsilon:g})")  # fmt: skip
+    ax.set(xlabel=f"epsilon ({unit})", ylabel="test accuracy", title=title, ylim=(0, 1.02))
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)  # below the axes: no line crosses it
     return fig

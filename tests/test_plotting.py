@@ -156,6 +156,20 @@ def test_robustness_curves():
         plotting.plot_robustness_curves(levels, [1.0] * 11)
 
 
+def test_robustness_curves_keep_coinciding_curves_apart_and_draw_references():
+    levels = np.linspace(0, 1, 11)
+    same = 1 - 0.5 * levels
+    curves = {"mean": same, "vote": same}
+    fig = plotting.plot_robustness_curves(levels, curves, references={"image only": 0.66})
+    ax = fig.axes[0]
+    mean, vote, image = ax.lines
+    assert (mean.get_marker(), mean.get_linestyle()) != (vote.get_marker(), vote.get_linestyle())
+    assert list(image.get_ydata()) == [0.66, 0.66] and image.get_linestyle() == "--"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["mean", "vote", "image only"]
+    with pytest.raises(TypeError, match="references"):
+        plotting.plot_robustness_curves(levels, {"mean": same}, references=[0.66])
+
+
 def test_image_grid_layouts_and_image_formats():
     gen = torch.Generator().manual_seed(0)
     fig = plotting.show_image_grid(torch.rand(10, 3, 8, 8, generator=gen), ncols=4)
@@ -176,3 +190,20 @@ def test_image_grid_layouts_and_image_formats():
         plotting.show_image_grid([])
     with pytest.raises(ValueError, match="ncols"):
         plotting.show_image_grid(hwc_uint8, ncols=0)
+
+
+def test_attack_curves_mark_chance_and_training_epsilon():
+    eps = [0.0, 0.1, 0.3]
+    fig = plotting.plot_attack_curves(
+        eps, {"standard": [0.8, 0.3, 0.0], "adversarial": [0.8, 0.7, 0.5]},
+        train_epsilon=0.3, chance=0.1, unit="MFCC units, standardised",
+    )  # fmt: skip
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["standard", "adversarial", "chance (0.1)", "training epsilon (0.3)"]
+    assert ax.get_xlabel() == "epsilon (MFCC units, standardised)" and ax.get_title()
+    with pytest.raises(ValueError, match="epsilons"):
+        plotting.plot_attack_curves(eps, {"standard": [0.8, 0.3]})
+    with pytest.raises(TypeError, match="dict"):
+        plotting.plot_attack_curves(eps, [0.8, 0.3, 0.0])
+    plt.close(fig)

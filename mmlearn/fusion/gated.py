@@ -1,12 +1,14 @@
 """Gated fusion: a small network decides, per sample, how much to trust each modality.
 
-Taught in lesson 02 (section 2, "The fusion family, with the maths").
+Taught in lesson 02 (section 2, "The fusion family, with the maths"); its forward pass is
+exercise 02.1.
 
-In the spirit of the Gated Multimodal Unit (Arevalo et al. 2017): each
-modality's features are projected to a common size (tanh), a gate network
-reads all features and outputs one weight per modality (softmax), and the
-fused vector is the weighted sum. A noisy image can get a small weight for
-that sample only; ``last_gates`` keeps the weights for plotting.
+A variant of the Gated Multimodal Unit (Arevalo et al. 2017), which gates
+every feature with a sigmoid: here each modality's features are projected to
+a common size (tanh), a gate network reads all features and outputs one
+weight per modality (softmax), and the fused vector is the weighted sum. A
+noisy image can get a small weight for that sample only; ``last_gates``
+keeps the weights for plotting.
 
 A missing modality gets gate weight 0: its features enter the gate network as
 zeros and the softmax is renormalised over the modalities present.
@@ -45,16 +47,12 @@ class GatedFusion(EncoderFusion):
         self.head = mlp_head(d_model, num_classes, hidden, dropout)
         self.last_gates: torch.Tensor | None = None  # (B, M) from the latest forward
 
-    def gates(self, feats: Mapping[str, torch.Tensor], batch: int) -> torch.Tensor:
-        """Per-sample modality weights (B, M), zero for missing modalities, rows summing to 1."""
-        full = fill_missing(feats, self.feature_dims, batch)
-        scores = self.gate(torch.cat([full[m] for m in self.modalities], dim=1))  # (B, M)
-        absent = torch.tensor([m not in feats for m in self.modalities], device=scores.device)
-        return torch.softmax(scores.masked_fill(absent, float("-inf")), dim=1)
-
     def forward(self, inputs: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        feats, present, batch = self.encode(inputs)
-        g = self.gates(feats, batch)  # (B, M)
+        feats, present, batch = self.encode(inputs)  # {m: (B, d_m)} for the modalities present
+        full = fill_missing(feats, self.feature_dims, batch)  # zeros (B, d_m) for a missing one
+        scores = self.gate(torch.cat([full[m] for m in self.modalities], dim=1))  # (B, M)
+        absent = torch.tensor([m not in feats for m in self.modalities], device=scores.device)  # (M,)
+        g = torch.softmax(scores.masked_fill(absent, float("-inf")), dim=1)  # (B, M), 0 where absent
         self.last_gates = g.detach()
         fused = sum(g[:, self.modalities.index(m), None] * self.projections[m](feats[m]) for m in present)
-        return self.head(fused)  # (B, num_classes)
+        return self.head(fused)  # (B, d_model) -> (B, num_classes)

@@ -1,6 +1,7 @@
 """Tensor fusion (Zadeh et al. 2017) and its low-rank factorisation (Liu et al. 2018).
 
-Taught in lesson 02 (section 2, "The fusion family, with the maths").
+Taught in lesson 02 (section 2, "The fusion family, with the maths"); ``LowRankFusion.fuse``
+is exercise 02.2.
 
 Concatenation lets a linear layer add up modality features; it cannot
 multiply them. The Tensor Fusion Network appends a 1 to each modality's
