@@ -3,8 +3,10 @@
 Lesson 03 (section 3, "Learned projection heads with a ranking loss") trains with the hinge ranking
 loss of VSE++ (Faghri et al. 2018), ``ranking_loss`` / ``RankingLoss``: a
 matching pair must score higher than the non-matching pairs by a margin, and
-keeping only the hardest negative of each query gives a much better recall@1
-than summing over all of them. Lesson 04 compares three more:
+keeping only the hardest negative of each query gave Faghri et al. a much
+better recall@1 than summing over all of them. The lesson's exercise 03.1 has
+the student write that loss; ``RankingLoss`` is its reference, which the lesson
+trains with until the student's passes. Lesson 04 compares three more:
 
 - ``naive_cosine_loss``: maximise the cosine similarity of each pair and
   nothing else. It has no negatives, so a constant embedding is a perfect
@@ -15,6 +17,10 @@ than summing over all of them. Lesson 04 compares three more:
 - ``siglip_loss`` / ``SigLipLoss`` (Zhai et al. 2023): each (image, text)
   pair is its own binary problem (match or not) scored by a sigmoid, so no
   softmax over the whole batch is needed.
+
+``ClipLoss`` and ``SigLipLoss`` are also the references of lesson 04's
+exercises 04.1 and 04.2, which the lesson trains with until the student's
+own class passes.
 
 Every function L2-normalises the features itself, so callers may pass raw
 encoder outputs; the similarity is then a cosine in [-1, 1].

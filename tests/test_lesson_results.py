@@ -33,8 +33,11 @@ REQUIRED = {
         "acc_missing_audio_late",
         "robustness_auc_early",
         "robustness_auc_late_mean",
+        "late_vote_max_gap_to_mean",
+        "frac_exactly_one_unimodal_right",
+        "frac_both_unimodal_wrong",
     ],
-    "03_shared_representations": ["retrieval_r1", "retrieval_r5", "chance_r1"],
+    "03_shared_representations": ["cca_r1", "retrieval_r1", "retrieval_r5", "chance_r1"],
     "04_contrastive": [
         "naive_r1",
         "chance_r1",
@@ -42,6 +45,9 @@ REQUIRED = {
         "clip_r1",
         "siglip_r1",
         "zero_shot_acc",
+        "sweep_r1_tau_1_0",
+        "sweep_r1_tau_0_1",
+        "sweep_r1_tau_0_01",
     ],
     "05_training_strategies": [
         "acc_joint",
@@ -51,6 +57,16 @@ REQUIRED = {
         "acc_adv_clean",
         "acc_adv_attacked",
         "acc_standard_attacked",
+        "acc_stage1_image_val",
+        "acc_stage1_audio_val",
+        "probe_gap_audio",
+        "head_gap_joint",
+        "head_gap_dropout",
+        "adv_clean_cost",
+        "acc_dropout_full",
+        "dropout_missing_gain",
+        "gain_from_head",
+        "gain_from_encoders",
     ],
 }
 
@@ -96,15 +112,20 @@ def test_the_claims_of_the_issue_hold_on_the_recorded_figures():
     shared, _ = lesson("03_shared_representations")
     assert shared["retrieval_r1"] >= 10 * shared["chance_r1"]
     assert shared["retrieval_r5"] >= shared["retrieval_r1"]
+    assert shared["retrieval_r1"] >= shared["cca_r1"] + 0.05  # the learned heads beat CCA's best
     contrastive, _ = lesson("04_contrastive")
     assert contrastive["naive_r1"] <= 3 * contrastive["chance_r1"]
     assert contrastive["naive_embedding_std"] < 0.05
-    assert contrastive["clip_r1"] >= 0.9
+    assert contrastive["clip_r1"] >= 0.75
     assert contrastive["siglip_r1"] >= 20 * contrastive["chance_r1"]
-    assert contrastive["zero_shot_acc"] > 2 / 18  # twice chance over the 18 colour-shape prompts
+    assert contrastive["zero_shot_acc"] > 3 / 18  # 3x chance over the 18 colour-shape classes
+    assert contrastive["sweep_r1_tau_0_01"] < 0.5 * min(
+        contrastive["sweep_r1_tau_0_1"], contrastive["sweep_r1_tau_1_0"]
+    )
     strategies, _ = lesson("05_training_strategies")
     assert strategies["acc_dropout_missing"] - strategies["acc_joint_missing"] >= 0.05
     assert strategies["acc_adv_attacked"] - strategies["acc_standard_attacked"] >= 0.05
+    assert strategies["gain_from_head"] - strategies["gain_from_encoders"] >= 0.05  # mostly the head
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "solutions").glob("*.ipynb")), ids=lambda p: p.stem)

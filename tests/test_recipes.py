@@ -17,7 +17,11 @@ def test_contrastive_scenes_hold_out_two_combinations_everywhere_but_the_zero_sh
     assert len(set(val_captions)) == 200  # exactly one caption fits each held-out image
     assert data.prompts.shape[0] == len(COMBO_NAMES) == 18
     assert torch.equal(data.held_out_mask, torch.isin(data.zero_shot_combos, held))
-    assert 0 < int(data.held_out_mask.sum()) < len(data.zero_shot_combos)
+    assert 0 < int(data.held_out_mask.sum()) < len(data.zero_shot_combos) == 1800
+    n_classes, n_places, length = data.place_prompts.shape  # every class: its captions at every place
+    assert n_classes == 18 and n_places > 9
+    words = data.vocab.decode(data.place_prompts[COMBO_NAMES.index("red triangle"), 0].tolist())
+    assert "red triangle" in words and "<unk>" not in words
     again = contrastive_scenes(1500, seed=0)
     assert torch.equal(again.train.modalities["text"], data.train.modalities["text"])
 
