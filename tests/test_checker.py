@@ -284,12 +284,18 @@ def test_the_stop_button_still_stops_a_check(tmp_path):
         os.kill(parent, signal.SIGINT)
 
     parent = os.getpid()
+    # A kernel turns SIGINT into KeyboardInterrupt; a test run started in the background (`make test &`)
+    # inherits SIGINT ignored, so install the kernel's behaviour for this test.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     timer = threading.Thread(target=press_stop, daemon=True)
     timer.start()
     start = time.monotonic()
-    with pytest.raises(KeyboardInterrupt):
-        check("00.1", slow, timeout_s=60)
-    timer.join()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            check("00.1", slow, timeout_s=60)
+    finally:
+        timer.join()
+        signal.signal(signal.SIGINT, previous)
     assert time.monotonic() - start < 25  # stopped, not waited out
     pid = int(pid_file.read_text())
     assert pid != os.getpid() and gone(pid)
