@@ -84,14 +84,7 @@ def lesson_seed() -> int:
     so ``benchmarks/bench_lesson_seeds.py`` can rerun the very same lesson with
     seeds 1, 2, ... and show whether its claims hold beyond seed 0.
     """
-    text = os.environ.get(SEED_ENV, "").strip()
-    if not text:
-        return 0
-    try:
-        seed = int(text)
-    except ValueError:
-        raise ValueError(f"{SEED_ENV} must be a whole number, got {text!r}") from None
-    return check_seed(seed, SEED_ENV)
+    return _whole_number_from_env(SEED_ENV, default=0, minimum=0)
 
 
 THREADS_ENV = "MMLEARN_THREADS"
@@ -107,16 +100,21 @@ def lesson_threads() -> int:
     makes a run repeat the committed outputs digit for digit, whatever the
     number of cores.
     """
-    text = os.environ.get(THREADS_ENV, "").strip()
+    return _whole_number_from_env(THREADS_ENV, default=1, minimum=1)
+
+
+def _whole_number_from_env(name: str, *, default: int, minimum: int) -> int:
+    """The environment variable ``name`` as a whole number >= ``minimum``; ``default`` when unset or blank."""
+    text = os.environ.get(name, "").strip()
     if not text:
-        return 1
+        return default
     try:
-        threads = int(text)
+        value = int(text)
     except ValueError:
-        raise ValueError(f"{THREADS_ENV} must be a whole number of threads, got {text!r}") from None
-    if threads < 1:
-        raise ValueError(f"{THREADS_ENV} must be at least 1, got {threads}")
-    return threads
+        raise ValueError(f"{name} must be a whole number, got {text!r}") from None
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value}")
+    return value
 
 
 def limit_threads(threads: int) -> None:
