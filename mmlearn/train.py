@@ -1,4 +1,4 @@
-"""Training commands that anyone can rerun: ``python -m mmlearn.train vqa --model rn``.
+"""Training commands that anyone can rerun: ``python -m mmlearn.train vqa --model rn``, ``... clip``.
 
 Used for lesson 07's shipped checkpoints ("Visual question answering"): the
 lesson trains small models live for a minute, then loads the full-size models
@@ -13,6 +13,17 @@ every epoch (atomically) so that ``--resume`` continues an interrupted run,
 evaluates per question type after every epoch, and finally writes the model
 file (``--out``): weights, model options, the command, seconds, hardware and
 the held-out accuracies, with its SHA-256 printed for ``SHIPPED``.
+
+``python -m mmlearn.train clip`` (lesson 11, "Scaling out") is lesson 04's
+CLIP (or ``--loss siglip``) training, unchanged, that runs alone or under
+``torchrun --nproc_per_node=N`` (and on several machines with ``--nnodes``):
+each rank wraps the two encoders and the loss in DistributedDataParallel,
+trains on its share of every global batch (``fit`` splits it) and scores
+against the features gathered from every rank (``mmlearn.distributed``), so
+the run equals a one-process run with the same global batch. NCCL on GPUs,
+Gloo on CPUs; only rank 0 shows progress and writes files. BatchNorm
+normalises each rank's share on its own on CPUs (SyncBatchNorm, which shares
+the statistics, runs only on GPUs, where the command switches to it).
 """
 
 from __future__ import annotations
@@ -26,9 +37,11 @@ import time
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from mmlearn.checkpoints import save_checkpoint
 from mmlearn.data.scene_questions import sort_of_clevr
+from mmlearn.distributed import AcrossRanks, is_main_process, rank_and_world, setup_from_environment
 from mmlearn.vqa import VQA_MODELS, make_vqa_model
 from mmlearn.vqa_training import evaluate_vqa, train_vqa
 
@@ -104,6 +117,79 @@ def train_vqa_command(args: argparse.Namespace, argv: list[str]) -> Path:
     return out
 
 
+def train_clip_command(args: argparse.Namespace, argv: list[str]) -> Path | None:
+    from torch.nn.parallel import DistributedDataParallel
+
+    from mmlearn.inference import cross_modal_similarity
+    from mmlearn.losses import ClipLoss, SigLipLoss
+    from mmlearn.metrics import recall_at_k
+    from mmlearn.recipes import contrastive_encoders, contrastive_scenes
+    from mmlearn.training import train_contrastive
+
+    device = setup_from_environment()
+    rank, world = rank_and_world()
+    data = contrastive_scenes(args.scenes, seed=args.seed)  # every rank builds the same data from the seed
+    image_encoder, text_encoder = contrastive_encoders(len(data.vocab), seed=args.seed)
+    if args.loss == "clip":
+        loss = ClipLoss(init_temperature=0.07, max_scale=100.0)
+    else:
+        loss = SigLipLoss(init_scale=5.0, init_bias=-5.0)  # lesson 04: b = -log(batch - 1), rounded
+    modules = [
+        image_encoder.to(device),
+        text_encoder.to(device),
+        AcrossRanks(loss, local_loss=args.local_loss),
+    ]
+    modules[2].to(device)
+    if world > 1:
+        if device.type == "cuda":
+            modules = [nn.SyncBatchNorm.convert_sync_batchnorm(m) for m in modules]
+        ids = [device.index] if device.type == "cuda" else None
+        modules = [DistributedDataParallel(m, device_ids=ids) for m in modules]
+    out = Path(args.out)
+    if is_main_process():
+        out.parent.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    history = train_contrastive(
+        modules[0],
+        modules[1],
+        data.train,
+        modules[2],
+        data.val,
+        epochs=args.epochs,
+        lr=args.lr,
+        batch_size=args.batch_size,
+        lr_schedule="onecycle",
+        seed=args.seed,
+        checkpoint=out.with_suffix(".run.pt"),
+        resume=args.resume,
+        desc=f"{args.loss} x{world}",
+    )
+    seconds = time.perf_counter() - start
+    plain = [m.module if world > 1 else m for m in modules]
+    similarity = cross_modal_similarity(
+        plain[0], plain[1], data.val.modalities["image"], data.val.modalities["text"]
+    )
+    r1 = recall_at_k(similarity, 1)
+    if not is_main_process():
+        return None
+    save_checkpoint(
+        out,
+        {
+            "image_encoder": {k: v.cpu() for k, v in plain[0].state_dict().items()},
+            "text_encoder": {k: v.cpu() for k, v in plain[1].state_dict().items()},
+            "loss": {k: v.cpu() for k, v in plain[2].loss.state_dict().items()},
+            "command": "python -m mmlearn.train " + shlex.join(argv),
+            "world_size": world,
+            "seconds": round(seconds, 1),
+            "hardware": hardware(device),
+            "metrics": {"val_recall_at_1": round(r1, 4)},
+            "history": {k: [round(x, 4) for x in v] for k, v in history.to_dict().items()},
+        },
+    )
+    print(f"{world} process(es), {seconds:.1f} s on {hardware(device)}; held-out R@1 {r1:.3f}; wrote {out}")
+    return out
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m mmlearn.train", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="task", required=True)
@@ -118,6 +204,20 @@ def parser() -> argparse.ArgumentParser:
     vqa.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     vqa.add_argument("--out", required=True, help="the model file to write, e.g. build/vqa_rn.pt")
     vqa.add_argument("--resume", action="store_true", help="continue an interrupted run from OUT.run.pt")
+    clip = sub.add_parser(
+        "clip", help="lesson 04's contrastive training, alone or under torchrun (lesson 11)"
+    )
+    clip.add_argument("--loss", choices=("clip", "siglip"), default="clip")
+    clip.add_argument("--local-loss", action="store_true", help="CLIP: each rank scores only its own rows")
+    clip.add_argument("--scenes", type=int, default=10_000)
+    clip.add_argument("--epochs", type=int, default=6)
+    clip.add_argument("--lr", type=float, default=3e-3, help="peak learning rate of the one-cycle schedule")
+    clip.add_argument(
+        "--batch-size", type=int, default=128, help="the GLOBAL batch, split over the processes"
+    )
+    clip.add_argument("--seed", type=int, default=0)
+    clip.add_argument("--out", required=True, help="the model file to write (rank 0), e.g. build/clip.pt")
+    clip.add_argument("--resume", action="store_true", help="continue an interrupted run from OUT.run.pt")
     return p
 
 
@@ -125,10 +225,16 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser().parse_args(argv)
     for name in ("scenes", "epochs", "batch_size", "hidden"):
-        if getattr(args, name) < 1:
+        if getattr(args, name, 1) < 1:
             raise SystemExit(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
     if args.task == "vqa":
         train_vqa_command(args, argv)
+    else:
+        try:
+            train_clip_command(args, argv)
+        finally:
+            if torch.distributed.is_initialized():
+                torch.distributed.destroy_process_group()
     return 0
 
 

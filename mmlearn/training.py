@@ -23,7 +23,14 @@ subtly wrong, so it lives here once:
   ``History`` of named figures (``train_loss``, ``train_accuracy``,
   ``val_recall_at_1``, ...);
 * optional checkpoints after every epoch (atomic, ``weights_only``), from
-  which ``resume=True`` continues the same run.
+  which ``resume=True`` continues the same run;
+* several processes (``torchrun``, lesson 11): when a process group is
+  running, ``batch_size`` is the global batch and each rank trains on its
+  share of every batch (rank r takes the r-th of W equal slices of the same
+  shuffled batch, so the W ranks together see exactly what one process would);
+  a last batch that does not split evenly is skipped; figures are averaged
+  over ranks; only rank 0 shows progress and writes checkpoints. The caller
+  wraps the modules in ``DistributedDataParallel`` (``mmlearn.train clip``).
 
 A step function takes a batch ``(inputs, labels)`` already on the device and
 returns a dict of batch means with the key ``"loss"`` (the tensor to
@@ -45,6 +52,7 @@ from tqdm.auto import trange
 
 from mmlearn.checkpoints import load_checkpoint, save_checkpoint
 from mmlearn.data.base import MultimodalDataset, batches
+from mmlearn.distributed import rank_and_world
 from mmlearn.inference import Transform, check_dataset, cross_modal_similarity, device_of, eval_mode, evaluate
 from mmlearn.metrics import recall_at_k
 from mmlearn.validation import (
@@ -282,6 +290,9 @@ def fit(
     device = check_device(device) if device is not None else device_of(*modules)
     for m in modules:
         m.to(device)
+    rank, world = rank_and_world()
+    if batch_size % world:
+        raise ValueError(f"batch_size ({batch_size}) must split evenly over the {world} processes")
 
     torch.manual_seed(seed)
     params = [p for m in modules for p in m.parameters() if p.requires_grad]
@@ -289,7 +300,8 @@ def fit(
         raise ValueError("modules have no trainable parameters (all frozen?)")
     optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
     n = len(train)
-    steps_per_epoch = n // batch_size + (n % batch_size >= 2)  # a last batch of one sample is skipped
+    last = n % batch_size
+    steps_per_epoch = n // batch_size + (last >= 2 and last % world == 0)  # a last batch of one is skipped
     if steps_per_epoch == 0:
         raise ValueError(f"train has {n} sample; training needs at least 2")
     scheduler = _make_scheduler(optimizer, lr_schedule, lr, epochs * steps_per_epoch)
@@ -308,7 +320,7 @@ def fit(
         start = _restore(load_checkpoint(checkpoint), modules, optimizer, scheduler, config, history)
 
     epoch_seeds = _epoch_seeds(seed, epochs)
-    bar = trange(start, epochs, desc=desc, disable=not progress, initial=start, total=epochs)
+    bar = trange(start, epochs, desc=desc, disable=not progress or rank != 0, initial=start, total=epochs)
     for epoch in bar:
         for m in modules:
             m.train()
@@ -316,8 +328,11 @@ def fit(
         seen = 0
         last_lr = optimizer.param_groups[0]["lr"]
         for inputs, labels in batches(train, batch_size, shuffle=True, seed=epoch_seeds[epoch]):
-            if len(labels) < 2:
+            if len(labels) < 2 or len(labels) % world:
                 continue
+            if world > 1:  # this rank's slice of the global batch
+                share = slice(rank * len(labels) // world, (rank + 1) * len(labels) // world)
+                inputs, labels = {k: v[share] for k, v in inputs.items()}, labels[share]
             inputs, labels = {k: v.to(device) for k, v in inputs.items()}, labels.to(device)
             if transform is not None:
                 inputs = transform(inputs, labels)
@@ -337,6 +352,11 @@ def fit(
                 value = torch.as_tensor(value).detach().to(device)
                 sums[name] = sums.get(name, torch.zeros((), device=device)) + value * b  # one sync per epoch
             seen += b
+        if world > 1:  # figures over all ranks: sum the weighted sums and the counts
+            names = sorted(sums)
+            packed = torch.stack([sums[k] for k in names] + [torch.tensor(float(seen), device=device)])
+            torch.distributed.all_reduce(packed)
+            sums, seen = dict(zip(names, packed[:-1], strict=True)), int(packed[-1].item())
         if not seen:
             raise ValueError(
                 f"step returned None for every batch of epoch {epoch} (batch_size={batch_size}): "
@@ -353,7 +373,10 @@ def fit(
         history.log(figures, last_lr)
         bar.set_postfix({k.replace("train_", ""): f"{v:.3f}" for k, v in figures.items()})
         if checkpoint is not None:
-            save_checkpoint(checkpoint, _state(modules, optimizer, scheduler, config, history, epoch + 1))
+            if rank == 0:
+                save_checkpoint(checkpoint, _state(modules, optimizer, scheduler, config, history, epoch + 1))
+            if world > 1:
+                torch.distributed.barrier()  # no rank runs ahead of a checkpoint it might resume from
     for m in modules:
         m.train()
     return history
