@@ -13,16 +13,23 @@ the captions of two different scenes rarely coincide, which retrieval needs.
 The last caption only lists the objects, "a photo of a red triangle and a
 blue circle.", the very form of a zero-shot prompt ("a photo of a red
 triangle."), so a model trained on these captions has seen such prompts.
+
+``captioning_scenes`` makes lesson 06's captioning sets: training scenes,
+new test scenes and scenes of a held-out colour-shape combination, with
+four place-naming references each from the shortest frames.
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
+import numpy as np
 import torch
 
 from mmlearn.data.base import MultimodalDataset
 from mmlearn.data.scene_render import COLORS, SHAPES, Scenes, make_scenes, scene_rng
 from mmlearn.data.text import Vocabulary
-from mmlearn.validation import check_positive_int
+from mmlearn.validation import check_positive_int, check_seed
 
 # Colour-shape classes for zero-shot classification: class id = color id * len(SHAPES) + shape id.
 COMBO_NAMES = tuple(f"{color} {shape}" for color in COLORS for shape in SHAPES)
@@ -39,6 +46,9 @@ FRAMES = (
     "a picture showing {objects}.",
     "{objects} on a {background} background.",
 )
+SHORT_FRAMES = FRAMES[
+    :4
+]  # the four shortest frames, for a captioning model that trains in seconds (lesson 06)
 PROMPT_FRAME = "a photo of {objects}."  # the last caption: objects without places, like a zero-shot prompt
 MAX_CAPTIONS = len(FRAMES) + 1
 
@@ -81,31 +91,44 @@ def join_list(phrases: list[str]) -> str:
     return phrases[0] if len(phrases) == 1 else ", ".join(phrases[:-1]) + " and " + phrases[-1]
 
 
-def make_captions(scenes: Scenes, n_captions: int = 5, seed: int = 0) -> list[list[str]]:
+def make_captions(
+    scenes: Scenes, n_captions: int = 5, seed: int = 0, *, frames=FRAMES, prompt: bool = True
+) -> list[list[str]]:
     """``n_captions`` different reference captions per scene, deterministic per ``seed``.
 
     The first ``n_captions - 1`` captions use different sentence frames and
     name every object's place; the last one is "a photo of ..." without
     places (with ``n_captions=1`` the only caption names places). Object
     order and synonyms are drawn at random for each caption.
+
+    ``frames`` (a subset of ``FRAMES``, say) are the sentence frames to draw
+    from; ``prompt=False`` leaves out the "a photo of ..." caption, so that
+    every caption names places (lesson 06 uses ``SHORT_FRAMES`` that way).
     """
     if not isinstance(scenes, Scenes):
         raise TypeError(f"scenes must be a Scenes from make_scenes, got {type(scenes).__name__}")
     n_captions = check_positive_int(n_captions, "n_captions")
-    if n_captions > MAX_CAPTIONS:
+    if isinstance(frames, str) or not isinstance(frames, list | tuple) or not frames:
+        raise TypeError(f"frames must be a non-empty tuple of sentence frames such as FRAMES, got {frames!r}")
+    if not all(isinstance(f, str) and "{objects}" in f for f in frames):
         raise ValueError(
-            f"n_captions must be at most {MAX_CAPTIONS} (one sentence frame each), got {n_captions}"
+            f"frames must be sentence frames, each a string containing '{{objects}}', got {frames!r}"
         )
+    if not isinstance(prompt, bool):
+        raise TypeError(f"prompt must be True or False, got {prompt!r}")
+    most = len(frames) + prompt
+    if n_captions > most:
+        raise ValueError(f"n_captions must be at most {most} (one sentence frame each), got {n_captions}")
     rng = scene_rng(seed, 2)
     n, k = scenes.colors.shape
-    n_placed = max(n_captions - 1, 1)  # captions that name places
+    n_placed = max(n_captions - 1, 1) if prompt else n_captions  # captions that name places
     colors, shapes = scenes.colors.tolist(), scenes.shapes.tolist()
     thirds = (scenes.centers * 3 // scenes.size).tolist()  # (N, K, 2): column third, row third
     counts = scenes.n_objects.tolist()
 
     # All random choices at once: frames per caption, object order, and synonym picks per object
     # (an integer in 0..11, taken modulo the number of synonyms: 12 divides evenly by 1, 2, 3 and 4).
-    frames = rng.random((n, len(FRAMES))).argsort(axis=1)[:, :n_placed].tolist()  # (N, C - 1)
+    chosen = rng.random((n, len(frames))).argsort(axis=1)[:, :n_placed].tolist()  # (N, C - 1)
     orders = rng.random((n, n_captions, k)).argsort(axis=2).tolist()  # (N, C, K)
     picks = rng.integers(0, 12, size=(n, n_captions, k, 2)).tolist()  # (N, C, K, 2): place, colour word
 
@@ -126,7 +149,7 @@ def make_captions(scenes: Scenes, n_captions: int = 5, seed: int = 0) -> list[li
                     places = PLACES[thirds[i][j][1]][thirds[i][j][0]]
                     phrase += " " + places[picks[i][c][j][0] % len(places)]
                 phrases.append(phrase)
-            frame = FRAMES[frames[i][c]] if with_places else PROMPT_FRAME
+            frame = frames[chosen[i][c]] if with_places else PROMPT_FRAME
             scene_captions.append(
                 frame.format(
                     objects=join_list(phrases),
@@ -181,6 +204,14 @@ def scene_captions(
         check_positive_int(value, name)  # here, so that the message names it (make_scenes says n_objects)
     scenes = make_scenes(n, seed=seed, n_objects=(min_objects, max_objects), shapes=shapes, **scene_options)
     captions = make_captions(scenes, n_captions, seed)
+    return captioned_dataset(scenes, captions, vocab)
+
+
+def captioned_dataset(
+    scenes: Scenes, captions: list[list[str]], vocab: Vocabulary | None
+) -> MultimodalDataset:
+    """Scenes and their caption strings as the dataset ``scene_captions`` returns (see there)."""
+    n, n_captions = len(scenes), len(captions[0])
     combos = torch.where(scenes.colors >= 0, scenes.colors * len(SHAPES) + scenes.shapes, -1)
     modalities = {"image": scenes.images}
     if vocab is not None:
@@ -199,3 +230,120 @@ def scene_captions(
             "combos": combos,
         },
     )
+
+
+# --- lesson 06: captioning data with held-out scenes and a held-out colour-shape combination ------------
+
+
+class CaptioningData(NamedTuple):
+    """What ``captioning_scenes`` returns: three sets of captioned scenes and their vocabulary.
+
+    ``train``: the scenes a model learns from; none shows ``heldout`` (the
+    held-out colour-shape combination). ``test``: new scenes, none identical
+    to a training scene and none showing ``heldout``. ``combo``: new scenes
+    that each show ``heldout``. ``vocab`` is built from the training captions.
+    """
+
+    train: MultimodalDataset
+    test: MultimodalDataset
+    combo: MultimodalDataset
+    vocab: Vocabulary
+    heldout: str
+
+
+def _derived_seed(seed: int, stream: int) -> int:
+    """An independent seed for the ``stream``-th set of scenes made from ``seed``."""
+    return int(np.random.SeedSequence([seed, 6, stream]).generate_state(1)[0])
+
+
+def _scene_keys(scenes: Scenes) -> list[tuple]:
+    """One hashable key per scene: its objects' colours, shapes and centres (equal keys = equal images)."""
+    return [
+        (tuple(c), tuple(s), tuple(map(tuple, xy)))
+        for c, s, xy in zip(
+            scenes.colors.tolist(), scenes.shapes.tolist(), scenes.centers.tolist(), strict=True
+        )
+    ]
+
+
+def captioning_scenes(
+    n: int,
+    *,
+    seed: int = 0,
+    n_test: int = 300,
+    n_combo: int = 200,
+    heldout: str = "red triangle",
+    max_objects: int = 2,
+    size: int = 30,
+    half_size: int = 3,
+    n_captions: int = 4,
+    frames=SHORT_FRAMES,
+    margin: int = 2,
+) -> CaptioningData:
+    """Lesson 06 data: ``n`` training scenes, new test scenes, and scenes of a held-out combination.
+
+    Scenes hold 1 to ``max_objects`` objects (squares, circles, triangles) on
+    a ``size`` x ``size`` canvas; every scene has ``n_captions`` reference
+    captions, one per sentence frame of ``frames``, all naming every object's
+    colour, shape and place (no "a photo of ..." caption). The ``heldout``
+    colour-shape combination ("red triangle") never appears in ``train`` or
+    ``test``; every ``combo`` scene shows it. A test scene identical to a
+    training scene (same objects at the same pixels) is dropped, so every
+    test image is new. Every object's centre is at least ``margin`` px
+    from the lines between the thirds of the canvas, so that the place
+    words are never a judgement call. Each dataset has modalities ``"image"`` (N, 3, size,
+    size) uint8 and ``"captions"`` (N, n_captions, L) token ids, and the
+    ``info`` of ``scene_captions``.
+    """
+    n = check_positive_int(n, "n")
+    seed = check_seed(seed)
+    size = check_positive_int(size, "size")
+    if isinstance(margin, bool) or not isinstance(margin, int) or margin < 0:
+        raise ValueError(f"margin must be a whole number of pixels >= 0, got {margin!r}")
+    n_test = check_positive_int(n_test, "n_test")
+    n_combo = check_positive_int(n_combo, "n_combo")
+    if heldout not in COMBO_NAMES:
+        raise ValueError(
+            f"heldout must be a colour-shape combination such as 'red triangle', got {heldout!r}"
+        )
+    combo_id = COMBO_NAMES.index(heldout)
+    options = dict(n_objects=(1, check_positive_int(max_objects, "max_objects")), shapes=SHAPES, size=size,
+                   half_size=half_size)  # fmt: skip
+
+    def draw(count: int, stream: int, keep) -> Scenes:
+        """The first ``count`` scenes of a stream for which ``keep(scenes) -> (N,) bool`` holds."""
+        pool = 4 * count
+        while True:
+            scenes = make_scenes(pool, seed=_derived_seed(seed, stream), **options)
+            index = torch.nonzero(keep(scenes)).flatten()
+            if len(index) >= count:
+                return scenes.subset(index[:count])
+            pool *= 2
+
+    def clear(scenes: Scenes) -> torch.Tensor:
+        """(N,) bool: every object's centre is at least ``margin`` px from the lines between thirds."""
+        cut = scenes.centers * 3 % size  # (N, K, 2): 3 x the distance past the last line, in thirds of a px
+        off = torch.minimum(cut, size - cut)  # 3 x the distance to the nearest line
+        return ((off >= 3 * margin) | (scenes.centers < 0)).all(dim=2).all(dim=1)
+
+    def shows_heldout(scenes: Scenes) -> torch.Tensor:
+        return ((scenes.colors * len(SHAPES) + scenes.shapes == combo_id) & (scenes.colors >= 0)).any(dim=1)
+
+    train = draw(n, 0, lambda s: clear(s) & ~shows_heldout(s))
+    seen = set(_scene_keys(train))
+    test = draw(
+        n_test,
+        1,
+        lambda s: clear(s) & ~shows_heldout(s) & torch.tensor([k not in seen for k in _scene_keys(s)]),
+    )
+    combo = draw(n_combo, 2, lambda s: clear(s) & shows_heldout(s))
+
+    def captions(scenes: Scenes, stream: int) -> list[list[str]]:
+        return make_captions(scenes, n_captions, _derived_seed(seed, stream), frames=frames, prompt=False)
+
+    texts = {name: captions(scenes, 3 + i) for i, (name, scenes) in enumerate(
+        (("train", train), ("test", test), ("combo", combo)))}  # fmt: skip
+    vocab = Vocabulary.build(c for per_scene in texts["train"] for c in per_scene)
+    sets = {name: captioned_dataset(scenes, texts[name], vocab)
+            for name, scenes in (("train", train), ("test", test), ("combo", combo))}  # fmt: skip
+    return CaptioningData(sets["train"], sets["test"], sets["combo"], vocab, heldout)
