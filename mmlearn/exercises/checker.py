@@ -55,6 +55,12 @@ ends the kernel, and the function's side effects stay.
 A keyboard interrupt of the notebook itself (the stop button) while a check
 waits is not swallowed: the child is killed and the interrupt goes on, so the
 stop button still stops a "Run all".
+
+For the classroom grader (``mmlearn.grade``): each exercise declares its
+``points`` beside its check (1 unless it says otherwise), and every ``check``
+or ``use`` remembers the function it was given (``submitted``). The grader
+never trusts what a check printed: after the notebook has run, it re-runs the
+specs itself on those functions.
 """
 
 from __future__ import annotations
@@ -106,11 +112,13 @@ class Exercise:
     spec: Callable
     timeout_s: float
     reference: Callable | None = None
+    points: float = 1.0
 
 
 _REGISTRY: dict[str, Exercise] = {}
 _PASSED: set[str] = set()
 _HINTS_SHOWN: dict[str, int] = {}  # exercise id -> how many hint steps this session has shown
+_SUBMITTED: dict[str, object] = {}  # exercise id -> the last function check/use was given (for the grader)
 
 
 def _timeout_error(timeout_s) -> str | None:
@@ -129,16 +137,24 @@ def exercise(
     *,
     reference: Callable | None = None,
     timeout_s: float = DEFAULT_TIMEOUT_S,
+    points: float = 1,
 ):
     """Register ``spec`` as the test of exercise ``exercise_id`` (e.g. ``"02.1"``).
 
     ``hints``: one step or a sequence of steps, from "what to think about" to
     "what to call". ``reference``: the package's own answer, which ``use``
-    hands to the lesson while the student's is not done or wrong.
+    hands to the lesson while the student's is not done or wrong. ``points``:
+    what the exercise is worth in the classroom grader (a positive number).
     """
     problem = _timeout_error(timeout_s)
     if problem:
         raise ValueError(f"exercise {exercise_id}: {problem}")
+    if (
+        isinstance(points, bool)
+        or not isinstance(points, numbers.Real)
+        or not (math.isfinite(points) and points > 0)
+    ):
+        raise ValueError(f"exercise {exercise_id}: points must be a positive number, got {points!r}")
     steps = (hints,) if isinstance(hints, str) else tuple(hints)
     if not steps or not all(isinstance(h, str) and h.strip() for h in steps):
         raise ValueError(f"exercise {exercise_id}: hints must be non-empty strings, got {hints!r}")
@@ -148,7 +164,9 @@ def exercise(
     def register(spec: Callable) -> Callable:
         if exercise_id in _REGISTRY:
             raise ValueError(f"exercise {exercise_id} is registered twice")
-        _REGISTRY[exercise_id] = Exercise(exercise_id, title, steps, spec, float(timeout_s), reference)
+        _REGISTRY[exercise_id] = Exercise(
+            exercise_id, title, steps, spec, float(timeout_s), reference, float(points)
+        )
         return spec
 
     return register
@@ -470,6 +488,14 @@ def passed(exercise_id: str) -> bool:
     return exercise_id in _PASSED
 
 
+def submitted(exercise_id: str):
+    """The function the last ``check``/``use`` of ``exercise_id`` was given in this session, or None.
+
+    The classroom grader re-runs its own specs on it (a check's printed verdict is never trusted).
+    """
+    return _SUBMITTED.get(exercise_id)
+
+
 def _print_output(output: str, cut: int) -> None:
     if output:
         print(output, end="" if output.endswith("\n") else "\n")
@@ -492,6 +518,7 @@ def _run_check(exercise_id: str, student_fn: Callable, timeout_s: float | None) 
         print(f"[checker] {problem}.")
         return False
     _PASSED.discard(ex.id)
+    _SUBMITTED[ex.id] = student_fn
     header = f"Exercise {ex.id} ({ex.title})"
     if not callable(student_fn):
         print(f"❌ {header}: expected a function, got {type(student_fn).__name__}.")
