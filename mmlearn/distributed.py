@@ -46,6 +46,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from mmlearn.losses import _as_scalar, _check_pair
+from mmlearn.validation import check_tensor
 
 
 def rank_and_world() -> tuple[int, int]:
@@ -110,12 +111,11 @@ def gathered_clip_loss(
     text = F.normalize(text_features, dim=-1)
     all_image, all_text = gather_with_grad(image), gather_with_grad(text)  # (W * n, d)
     if local_loss:
-        rank, _ = rank_and_world()
-        n = image.shape[0]
-        targets = torch.arange(n, device=image.device) + rank * n  # my pairs sit at my offset
-        per_image = F.cross_entropy(scale * image @ all_text.T, targets)  # my n rows: (n, W * n)
-        per_text = F.cross_entropy(scale * text @ all_image.T, targets)  # my n columns
-        return (per_image + per_text) / 2
+        rank, world = rank_and_world()
+        # The gathered rows of rank r are its own features: keep them, with their gradient path.
+        image_parts, text_parts = list(all_image.chunk(world)), list(all_text.chunk(world))
+        image_parts[rank], text_parts[rank] = image, text
+        return local_clip_loss(image_parts, text_parts, rank, scale)
     logits = scale * all_image @ all_text.T  # (W * n, W * n), the same on every rank
     targets = torch.arange(logits.shape[0], device=logits.device)
     return (F.cross_entropy(logits, targets) + F.cross_entropy(logits.T, targets)) / 2
@@ -140,6 +140,101 @@ def gathered_siglip_loss(
     labels = -torch.ones_like(logits)
     labels[torch.arange(n), torch.arange(n) + rank * n] = 1.0  # my pairs, at my offset
     return -F.logsigmoid(labels * logits).sum() / n
+
+
+def _check_parts(image_parts, text_parts, rank) -> int:
+    """Validate per-rank feature lists (one (n, d) tensor per rank); return the number of ranks."""
+    for name, parts in (("image_parts", image_parts), ("text_parts", text_parts)):
+        if isinstance(parts, torch.Tensor) or not isinstance(parts, list | tuple) or not parts:
+            raise TypeError(
+                f"{name} must be a list of (n, d) tensors, one per rank, got {type(parts).__name__}"
+            )
+        for part in parts:
+            if not isinstance(part, torch.Tensor) or part.dim() != 2 or part.shape != parts[0].shape:
+                raise ValueError(f"{name} must hold (n, d) tensors of one shape, one per rank")
+            check_tensor(part, name, ndim=2)  # finite, not empty
+    if len(image_parts) != len(text_parts) or image_parts[0].shape != text_parts[0].shape:
+        raise ValueError("image_parts and text_parts must hold as many (n, d) tensors of one shape")
+    if isinstance(rank, bool) or not isinstance(rank, int) or not 0 <= rank < len(image_parts):
+        raise ValueError(f"rank must be an int in [0, {len(image_parts)}), got {rank!r}")
+    return len(image_parts)
+
+
+def local_clip_loss(image_parts, text_parts, rank: int, logit_scale) -> torch.Tensor:
+    """Rank ``rank``'s share of CLIP's loss, from every rank's (n, d) features (as the gather gives them).
+
+    Its rows: its n images against all W * n captions; its columns: its n
+    captions against all images; targets offset by ``rank * n``. The mean of
+    this over the W ranks is ``clip_loss`` on the whole batch. Lesson 11,
+    exercise 11.1, asks for this function.
+    """
+    _check_parts(image_parts, text_parts, rank)
+    scale = _as_scalar(logit_scale, "logit_scale", image_parts[0], positive=True)
+    image, text = F.normalize(image_parts[rank], dim=-1), F.normalize(text_parts[rank], dim=-1)  # (n, d)
+    all_image = F.normalize(torch.cat(list(image_parts)), dim=-1)  # (W * n, d)
+    all_text = F.normalize(torch.cat(list(text_parts)), dim=-1)
+    n = image.shape[0]
+    targets = torch.arange(n, device=image.device) + rank * n  # my pairs sit at my offset
+    per_image = F.cross_entropy(scale * image @ all_text.T, targets)  # my n rows: (n, W * n) logits
+    per_text = F.cross_entropy(scale * text @ all_image.T, targets)  # my n columns
+    return (per_image + per_text) / 2
+
+
+def ring_siglip_loss(image_parts, text_parts, rank: int, logit_scale, logit_bias) -> torch.Tensor:
+    """Rank ``rank``'s SigLIP loss computed the way the SigLIP paper passes captions around a ring.
+
+    At step k (k = 0 .. W - 1) the rank holds the caption chunk of rank
+    (rank + k) % W, received from its neighbour, scores its own n images
+    against those n captions (positives only when k = 0) and adds the result.
+    The sum equals ``gathered_siglip_loss`` on that rank, while at most one
+    chunk of captions besides its own is in memory at a time. Here the chunks
+    come from a list instead of from the neighbour. Lesson 11, exercise 11.2.
+    """
+    world = _check_parts(image_parts, text_parts, rank)
+    scale = _as_scalar(logit_scale, "logit_scale", image_parts[0], positive=True)
+    bias = _as_scalar(logit_bias, "logit_bias", image_parts[0], positive=False)
+    image = F.normalize(image_parts[rank], dim=-1)  # (n, d)
+    n = image.shape[0]
+    total = image.new_zeros(())
+    for k in range(world):
+        text = F.normalize(text_parts[(rank + k) % world], dim=-1)  # the chunk held at step k
+        logits = scale * image @ text.T + bias  # (n, n)
+        labels = (
+            2 * torch.eye(n, device=logits.device, dtype=logits.dtype) - 1
+            if k == 0
+            else -torch.ones_like(logits)
+        )
+        total = total + -F.logsigmoid(labels * logits).sum()
+    return total / n
+
+
+class WithoutGather(nn.Module):
+    """What W ranks would train on without a gather, simulated on one process (lesson 11, section 2).
+
+    The batch is cut into W chunks and the wrapped loss (a ``ClipLoss``) is
+    computed within each chunk only, then averaged: every image sees B / W - 1
+    negatives instead of B - 1. This is a different objective, not a cheaper
+    way to compute the same one.
+    """
+
+    def __init__(self, loss: nn.Module, world: int):
+        super().__init__()
+        if not hasattr(loss, "logit_scale"):
+            raise TypeError(f"loss must be a ClipLoss or SigLipLoss, got {type(loss).__name__}")
+        if isinstance(world, bool) or not isinstance(world, int) or world < 1:
+            raise ValueError(f"world must be a positive int (the number of simulated ranks), got {world!r}")
+        self.loss, self.world = loss, world
+
+    def forward(self, image_features: torch.Tensor, text_features: torch.Tensor) -> torch.Tensor:
+        _check_pair(image_features, text_features, contrastive=True)
+        n = image_features.shape[0]
+        if n < 2:
+            raise ValueError(f"a batch of {n} pair has no negative at all")
+        # An epoch's last, smaller batch goes to as many ranks as get 2 pairs or more (a rank needs a
+        # negative); tensor_split makes the shares as equal as possible.
+        world = min(self.world, n // 2)
+        parts = image_features.tensor_split(world), text_features.tensor_split(world)
+        return torch.stack([self.loss(u, v) for u, v in zip(*parts, strict=True)]).mean()
 
 
 class AcrossRanks(nn.Module):

@@ -14,9 +14,10 @@ evaluates per question type after every epoch, and finally writes the model
 file (``--out``): weights, model options, the command, seconds, hardware and
 the held-out accuracies, with its SHA-256 printed for ``SHIPPED``.
 
-``python -m mmlearn.train clip`` (lesson 11, "Scaling out") is lesson 04's
-CLIP (or ``--loss siglip``) training, unchanged, that runs alone or under
-``torchrun --nproc_per_node=N`` (and on several machines with ``--nnodes``):
+``python -m mmlearn.train clip`` (lesson 11, section 5, "Launching on your
+hardware") is lesson 04's CLIP (or ``--loss siglip``) training, unchanged,
+that runs alone or under ``torchrun --nproc_per_node=N`` (and on several
+machines with ``--nnodes``):
 each rank wraps the two encoders and the loss in DistributedDataParallel,
 trains on its share of every global batch (``fit`` splits it) and scores
 against the features gathered from every rank (``mmlearn.distributed``), so
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import platform
 import shlex
 import sys
@@ -42,6 +44,7 @@ from torch import nn
 from mmlearn.checkpoints import save_checkpoint
 from mmlearn.data.scene_questions import sort_of_clevr
 from mmlearn.distributed import AcrossRanks, is_main_process, rank_and_world, setup_from_environment
+from mmlearn.validation import check_path
 from mmlearn.vqa import VQA_MODELS, make_vqa_model
 from mmlearn.vqa_training import evaluate_vqa, train_vqa
 
@@ -57,7 +60,9 @@ def hardware(device: torch.device) -> str:
     return f"{cpu} CPU, {torch.get_num_threads()} threads, torch {torch.__version__}"
 
 
-def sha256_of(path: Path) -> str:
+def sha256_of(path: str | os.PathLike) -> str:
+    """The SHA-256 of a file, as ``SHIPPED`` and ``load_checkpoint(sha256=...)`` want it."""
+    path = check_path(path)
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):

@@ -62,6 +62,9 @@ def check_vqa_inputs(images, questions, question_dim: int) -> tuple[torch.Tensor
         )
     if questions.shape[2] != question_dim:
         raise ValueError(f"questions must be (B, Q, {question_dim}), got shape {tuple(questions.shape)}")
+    for name, x in (("images", images), ("questions", questions)):
+        if not (x.dtype == torch.uint8 or x.is_floating_point()):
+            raise TypeError(f"{name} must be uint8 (0-255 pixels, 0/1 bits) or float, got dtype {x.dtype}")
     images = images.float() / 255.0 if images.dtype == torch.uint8 else images.float()
     return images, questions.float()
 
@@ -97,7 +100,7 @@ class RegionEncoder(nn.Module):
         return torch.cat([maps, coords], dim=1).flatten(2).transpose(1, 2)  # (B, h * w, C + 2)
 
 
-def mlp(sizes: list[int], dropout_before_last: float = 0.0) -> nn.Sequential:
+def _mlp(sizes: list[int], dropout_before_last: float = 0.0) -> nn.Sequential:
     """Linear layers with ReLU between them (none after the last); optional dropout before the last."""
     layers: list[nn.Module] = []
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=False)):
@@ -146,11 +149,16 @@ class CnnMlp(VQAModel):
         self, channels: int = 24, hidden: int = 256, question_dim: int = N_BITS, n_regions: int = 25
     ):
         super().__init__(channels, question_dim)
-        n_regions = check_positive_int(n_regions, "n_regions")
+        self.n_regions = n_regions = check_positive_int(n_regions, "n_regions")
         hidden = check_positive_int(hidden, "hidden")
-        self.head = mlp([n_regions * (channels + 2) + question_dim, hidden, hidden, hidden, N_ANSWERS], 0.5)
+        self.head = _mlp([n_regions * (channels + 2) + question_dim, hidden, hidden, hidden, N_ANSWERS], 0.5)
 
     def answer(self, objects: torch.Tensor, questions: torch.Tensor) -> torch.Tensor:
+        if objects.shape[1] != self.n_regions:
+            raise ValueError(
+                f"images give {objects.shape[1]} regions but this CnnMlp was built for n_regions="
+                f"{self.n_regions} (75 x 75 images give 25): pass images of the size it was built for"
+            )
         b, q = questions.shape[:2]
         flat = objects.flatten(1)  # (B, 25 * (C + 2))
         joint = torch.cat([flat[:, None].expand(b, q, flat.shape[1]), questions], dim=2)  # (B, Q, D + 11)
@@ -183,8 +191,8 @@ class RelationNetwork(VQAModel):
         d = channels + 2
         self.decomposed = decomposed
         self.g_first = nn.Linear(2 * d + question_dim, hidden)  # acts on [o_i ; o_j ; q]
-        self.g_rest = mlp([hidden] * g_layers)  # the other g_layers - 1 layers
-        self.f = mlp([hidden, hidden, hidden, N_ANSWERS], 0.5)
+        self.g_rest = _mlp([hidden] * g_layers)  # the other g_layers - 1 layers
+        self.f = _mlp([hidden, hidden, hidden, N_ANSWERS], 0.5)
 
     def first_layer(self, objects: torch.Tensor, questions: torch.Tensor) -> torch.Tensor:
         """g's first layer on every pair and question: (B, n, d), (B, Q, 11) -> (B, Q, n, n, hidden)."""
@@ -238,7 +246,7 @@ class CrossAttentionVQA(VQAModel):
         hops = check_positive_int(hops, "hops")
         self.reads = nn.ModuleList(nn.MultiheadAttention(dim, heads, batch_first=True) for _ in range(hops))
         self.norms = nn.ModuleList(nn.LayerNorm(dim) for _ in range(2 * hops))
-        self.ffns = nn.ModuleList(mlp([dim, 2 * dim, dim]) for _ in range(hops))
+        self.ffns = nn.ModuleList(_mlp([dim, 2 * dim, dim]) for _ in range(hops))
         self.out = nn.Linear(dim, N_ANSWERS)
 
     def answer(self, objects: torch.Tensor, questions: torch.Tensor) -> torch.Tensor:

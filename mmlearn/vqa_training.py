@@ -35,8 +35,8 @@ from mmlearn.data.base import MultimodalDataset, batches
 from mmlearn.data.scene_questions import QUESTION_TYPES, RELATIONAL
 from mmlearn.inference import check_dataset, device_of, eval_mode
 from mmlearn.training import History, fit
-from mmlearn.validation import check_module, check_positive_int
-from mmlearn.vqa import VQAModel, make_vqa_model
+from mmlearn.validation import check_labels, check_module, check_positive_int
+from mmlearn.vqa import N_ANSWERS, VQAModel, make_vqa_model
 
 # Shipped checkpoints: kind -> (file in mmlearn/data/assets, SHA-256 of the file).
 SHIPPED: dict[str, tuple[str, str]] = {}
@@ -47,10 +47,16 @@ def vqa_step(model: nn.Module):
     check_module(model, "model")
 
     def step(inputs: Mapping[str, torch.Tensor], labels: torch.Tensor) -> dict[str, torch.Tensor]:
+        if not isinstance(inputs, Mapping) or not {"image", "question"} <= set(inputs):
+            raise TypeError(
+                f"inputs must be a dict holding 'image' and 'question' batches, got {inputs!r:.80}"
+            )
         logits = model(inputs)  # (B, Q, 13)
-        if labels.shape != logits.shape[:2]:
-            raise ValueError(f"labels must be (B, Q) = {tuple(logits.shape[:2])}, got {tuple(labels.shape)}")
-        flat_logits, flat_labels = logits.flatten(0, 1), labels.flatten()  # (B * Q, 13), (B * Q,)
+        if not isinstance(labels, torch.Tensor) or labels.shape != logits.shape[:2]:
+            shape = tuple(labels.shape) if isinstance(labels, torch.Tensor) else type(labels).__name__
+            raise ValueError(f"labels must be (B, Q) = {tuple(logits.shape[:2])} answer ids, got {shape}")
+        flat_logits = logits.flatten(0, 1)  # (B * Q, 13)
+        flat_labels = check_labels(labels.flatten(), "labels", num_classes=N_ANSWERS)  # (B * Q,)
         loss = F.cross_entropy(flat_logits, flat_labels)
         accuracy = (flat_logits.detach().argmax(dim=1) == flat_labels).float().mean()
         return {"loss": loss, "accuracy": accuracy}
@@ -100,6 +106,12 @@ def accuracy_by_type(predicted: torch.Tensor, answers: torch.Tensor, qtype: torc
             f"predicted, answers and qtype must have one shape, got {tuple(predicted.shape)}, "
             f"{tuple(answers.shape)} and {tuple(qtype.shape)}"
         )
+    for name, t, classes in (
+        ("predicted", predicted, N_ANSWERS),
+        ("answers", answers, N_ANSWERS),
+        ("qtype", qtype, len(QUESTION_TYPES)),
+    ):
+        check_labels(t.flatten(), name, num_classes=classes)  # integer ids in range
     right = (predicted == answers).float()
     result = {}
     for t, name in enumerate(QUESTION_TYPES):

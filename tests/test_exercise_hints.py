@@ -112,7 +112,7 @@ def test_hints_come_in_steps(path):
         assert len(set(hints)) == len(hints), f"{exercise_id} repeats a hint step"
 
 
-LESSONS_WITH_EXERCISES = [p for p in SOLUTIONS if "01" <= p.name[:2] <= "05"]
+LESSONS_WITH_EXERCISES = [p for p in SOLUTIONS if p.name[:2] != "00"]
 
 
 @pytest.mark.parametrize("path", LESSONS_WITH_EXERCISES, ids=[p.stem for p in LESSONS_WITH_EXERCISES])

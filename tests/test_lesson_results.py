@@ -68,6 +68,15 @@ REQUIRED = {
         "gain_from_head",
         "gain_from_encoders",
     ],
+    "06_app_captioning": [
+        "bleu4_greedy",
+        "bleu4_beam",
+        "caption_fact_acc",
+        "blind_bleu4",
+        "blind_fact_acc",
+        "heldout_combo_fact_acc",
+    ],
+    "11_scaling_out": ["ddp_world_size", "ddp_loss_abs_diff", "ddp_grad_max_abs_diff", "r1_with_gather"],
 }
 
 
@@ -126,6 +135,14 @@ def test_the_claims_of_the_issue_hold_on_the_recorded_figures():
     assert strategies["acc_dropout_missing"] - strategies["acc_joint_missing"] >= 0.05
     assert strategies["acc_adv_attacked"] - strategies["acc_standard_attacked"] >= 0.05
     assert strategies["gain_from_head"] - strategies["gain_from_encoders"] >= 0.05  # mostly the head
+    captioning, _ = lesson("06_app_captioning")
+    assert captioning["caption_fact_acc"] >= 0.9
+    assert captioning["caption_fact_acc"] - captioning["blind_fact_acc"] >= 0.5
+    bleu_gap = captioning["bleu4_beam"] - captioning["blind_bleu4"]
+    assert bleu_gap < captioning["caption_fact_acc"] - captioning["blind_fact_acc"]  # BLEU rewards fluency
+    scaling, _ = lesson("11_scaling_out")
+    assert scaling["ddp_world_size"] == 2
+    assert scaling["ddp_loss_abs_diff"] <= 1e-5 and scaling["ddp_grad_max_abs_diff"] <= 1e-5
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "solutions").glob("*.ipynb")), ids=lambda p: p.stem)
