@@ -8,15 +8,18 @@ of region vectors instead of pooling it into one vector, and lets the
 decoder choose, at every word, which regions to read. The pieces:
 
 * ``RegionEncoder``: a CNN whose last feature map (B, D, H', W') becomes
-  R = H' * W' region vectors (B, R, D), each plus a learned embedding of its
-  grid cell, so that a region's vector says *where* it is as well as what
-  it shows (captions here name places).
+  R = H' * W' region vectors (B, R, D). Two extra input channels hold each
+  pixel's x and y (CoordConv, Liu et al., 2018), so that a region's vector
+  says *where* it is as well as what it shows (captions here name places).
 * ``AdditiveAttention``: Bahdanau et al.'s (2015) score
   e_i = v^T tanh(W_q h + W_k r_i), weights alpha = softmax(e) over the R
   regions, and the context sum_i alpha_i r_i.
-* ``AttentionDecoder``: a GRU cell that, at every step, reads the previous
-  word's embedding and the context the attention picked, and predicts the
-  next word from its new state and that context.
+* ``AttentionDecoder``: a GRU that reads the previous word's embedding;
+  after each word its new state queries the attention (Luong et al.'s
+  order, a variant of Show, Attend and Tell, which feeds the context into
+  the recurrent cell), and the next word is predicted from the state and
+  the context the attention picked. The first state comes from the mean
+  region, so the image also reaches the decoder outside the attention.
 * ``Captioner``: encoder + decoder. ``Captioner(..., blind=True)`` is the same
   decoder given all-zero regions: it never sees the image, which is the
   mistake of the source article's captioning code (lesson 06, section 6).
