@@ -21,10 +21,13 @@ machines with ``--nnodes``):
 each rank wraps the two encoders and the loss in DistributedDataParallel,
 trains on its share of every global batch (``fit`` splits it) and scores
 against the features gathered from every rank (``mmlearn.distributed``), so
-the run equals a one-process run with the same global batch. NCCL on GPUs,
+the loss and gradients equal a one-process run's with the same global batch,
+BatchNorm aside. NCCL on GPUs,
 Gloo on CPUs; only rank 0 shows progress and writes files. BatchNorm
 normalises each rank's share on its own on CPUs (SyncBatchNorm, which shares
-the statistics, runs only on GPUs, where the command switches to it).
+the statistics, runs only on GPUs, where the command switches to it), and DDP
+copies rank 0's running statistics to the other ranks; a last global batch
+that does not split evenly over the processes is skipped.
 """
 
 from __future__ import annotations
@@ -148,6 +151,11 @@ def train_clip_command(args: argparse.Namespace, argv: list[str]) -> Path | None
     if world > 1:
         if device.type == "cuda":
             modules = [nn.SyncBatchNorm.convert_sync_batchnorm(m) for m in modules]
+        elif is_main_process():
+            print(
+                "note: on CPUs each process's BatchNorm normalises its own share of the batch, and DDP "
+                "copies rank 0's running statistics to every rank: the run differs a little from one process"
+            )
         ids = [device.index] if device.type == "cuda" else None
         modules = [DistributedDataParallel(m, device_ids=ids) for m in modules]
     out = Path(args.out)

@@ -28,8 +28,15 @@ subtly wrong, so it lives here once:
   running, ``batch_size`` is the global batch and each rank trains on its
   share of every batch (rank r takes the r-th of W equal slices of the same
   shuffled batch, so the W ranks together see exactly what one process would);
-  a last batch that does not split evenly is skipped; figures are averaged
-  over ranks; only rank 0 shows progress and writes checkpoints. The caller
+  a last batch that does not split evenly is skipped (so a run equals a
+  one-process run when that batch splits, or there is none); figures are
+  averaged over ranks, and a step's in-batch figures (``batch_accuracy``)
+  are then those of each rank's share; only rank 0 shows progress and
+  writes checkpoints, which hold the unwrapped modules (a run saved on W
+  processes resumes on any number; on several machines the checkpoint must
+  be on a filesystem they share). In place of a ``DistributedSampler``,
+  every rank draws the same shuffled order from the epoch's seed and takes
+  its slice of each global batch. The caller
   wraps the modules in ``DistributedDataParallel`` (``mmlearn.train clip``).
 
 A step function takes a batch ``(inputs, labels)`` already on the device and
@@ -382,10 +389,15 @@ def fit(
     return history
 
 
+def _unwrapped(module: nn.Module) -> nn.Module:
+    """The module inside a DistributedDataParallel wrapper, so checkpoints load on any number of processes."""
+    return module.module if isinstance(module, nn.parallel.DistributedDataParallel) else module
+
+
 def _state(modules, optimizer, scheduler, config, history, epochs_done) -> dict:
     """Everything ``fit`` needs to continue a run after ``epochs_done`` epochs."""
     return {
-        "modules": [m.state_dict() for m in modules],
+        "modules": [_unwrapped(m).state_dict() for m in modules],
         "optimizer": optimizer.state_dict(),
         "scheduler": scheduler.state_dict() if scheduler is not None else {},
         "config": config,
@@ -405,7 +417,7 @@ def _restore(state, modules, optimizer, scheduler, config, history) -> int:
     if len(state["modules"]) != len(modules):
         raise ValueError(f"checkpoint holds {len(state['modules'])} modules, this run trains {len(modules)}")
     for m, sd in zip(modules, state["modules"], strict=True):
-        m.load_state_dict(sd)
+        _unwrapped(m).load_state_dict(sd)
     optimizer.load_state_dict(state["optimizer"])
     if scheduler is not None:
         scheduler.load_state_dict(state["scheduler"])

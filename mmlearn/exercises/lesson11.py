@@ -37,8 +37,8 @@ def _parts(world: int, n: int, d: int = 6, seed: int = 0) -> tuple[list[torch.Te
         "Think of the whole batch's (W n, W n) logit matrix. Which of its rows hold this rank's images, "
         "which columns its captions, and in which column of its own rows is each of its images' right "
         "caption?",
-        "Normalise, concatenate the parts with torch.cat for the 'all' side, take the rank's part for the "
-        "'mine' side; the targets are torch.arange(n) shifted by rank times n; F.cross_entropy twice.",
+        "Which features does this rank compare with which? Its own part on one side, everything gathered on "
+        "the other, each L2-normalised; and where does its first pair sit among all the captions?",
         "Average the image-to-all-captions term and the caption-to-all-images term: the mean of your "
         "result over the W ranks must then equal clip_loss of the concatenated batch.",
     ),
@@ -70,9 +70,8 @@ def check_local_clip_loss(student):
     (
         "At step k the rank holds the caption chunk of rank (rank + k) % W. Which of the n x n pairs it "
         "scores at that step are true pairs, at k = 0 and at every other k?",
-        "Per step: the logits are the scale times the cosine similarities of the rank's images with the "
-        "chunk's captions, plus the bias; the labels are +1 on the diagonal only at k = 0 and -1 everywhere "
-        "else; add up the negative log-sigmoid (F.logsigmoid) of label times logit over the n x n pairs.",
+        "Each step is lesson 04's SigLIP loss on one n x n block (scale, bias, sigmoid per pair), except "
+        "that only the block met at k = 0 holds true pairs; the steps add up.",
         "Divide the total by n, the number of this rank's images: summed over ranks that gives the "
         "global sum divided by n, and its mean over ranks is siglip_loss of the whole batch.",
     ),
