@@ -252,3 +252,21 @@ def test_every_lesson_exports_to_nbgrader_with_one_test_cell_per_graded_exercise
         assert not any(c.get("outputs") for c in nb.cells if c.cell_type == "code")
     assert main(["export-nbgrader", "--out", str(tmp_path), "--lesson", "99"]) == 2
     assert "no such lesson" in capsys.readouterr().err
+
+
+def test_a_kernel_whose_grader_died_cannot_loop_forever():
+    """The CPU-time cap the grader puts in the kernel's environment ends a runaway process by itself."""
+    import subprocess
+    import sys
+
+    code = (
+        "from mmlearn.grade.kernel import apply_limits\n"
+        "apply_limits({'MMLEARN_GRADE_CPU_S': '1'})\n"
+        "import resource\n"
+        "print(resource.getrlimit(resource.RLIMIT_CPU), flush=True)\n"
+        "while True:\n"
+        "    pass\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "(1, 11)"
+    assert done.returncode < 0  # ended by a signal (SIGXCPU), not by the loop

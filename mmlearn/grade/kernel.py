@@ -13,6 +13,10 @@ cannot take the machine down with it:
   inherit the cap;
 - the size of any one file it writes (``RLIMIT_FSIZE``, from
   ``MMLEARN_GRADE_FILE_MB``), so it cannot fill the disk with one file;
+- its CPU time (``RLIMIT_CPU``, from ``MMLEARN_GRADE_CPU_S``): the grader
+  kills a kernel that runs past the notebook's time limit, but a grader
+  that is itself killed (Ctrl-C twice, a closed terminal) cannot; this cap
+  makes such an orphaned kernel, looping in a student's cell, end by itself;
 - no core dumps.
 """
 
@@ -34,6 +38,10 @@ def apply_limits(environ=os.environ) -> None:
         if value and hasattr(resource, name):
             limit = int(float(value) * 2**20)
             resource.setrlimit(getattr(resource, name), (limit, limit))
+    cpu = environ.get("MMLEARN_GRADE_CPU_S", "").strip()
+    if cpu and hasattr(resource, "RLIMIT_CPU"):
+        seconds = max(1, int(float(cpu)))
+        resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds + 10))  # SIGXCPU, then SIGKILL
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 

@@ -209,6 +209,8 @@ def make_scratch(limits: Limits) -> tuple[Path, dict]:
             "OMP_NUM_THREADS": "1",
             "MMLEARN_GRADE_MEMORY_MB": str(limits.memory_mb),
             "MMLEARN_GRADE_FILE_MB": str(limits.file_mb),
+            # two threads busy for the whole time limit, and a minute more: only a runaway kernel reaches it
+            "MMLEARN_GRADE_CPU_S": str(2 * limits.notebook_timeout_s + 60),
         }
     )
     return scratch, env
