@@ -243,11 +243,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.task == "vqa":
         train_vqa_command(args, argv)
     else:
-        try:
-            train_clip_command(args, argv)
-        finally:
-            if torch.distributed.is_initialized():
-                torch.distributed.destroy_process_group()
+        train_clip_command(args, argv)  # an error propagates: torchrun stops the other ranks
+        if torch.distributed.is_initialized():
+            torch.distributed.barrier()  # no rank closes its connections while another still uses them
+            torch.distributed.destroy_process_group()
+            from mmlearn.ddp_check import exit_now
+
+            exit_now()  # the work is done; skips the teardown that can abort under Gloo (see exit_now)
     return 0
 
 
