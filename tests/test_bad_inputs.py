@@ -2145,6 +2145,7 @@ COVERAGE_SKIPS = {
     "mmlearn.ddp_check.main": "argparse checks the command line (lesson 11 and tests run it under torchrun)",
     "mmlearn.ddp_check.check_modules": "one_process_step and main check, then call it",
     "mmlearn.ddp_check.gradients": "reads .grad of modules the check built itself",
+    "mmlearn.ddp_check.exit_now": "takes no argument: ends a finished torchrun process",
     "mmlearn.distributed.rank_and_world": "takes no argument",
     "mmlearn.distributed.is_main_process": "takes no argument",
     "mmlearn.distributed.setup_from_environment": "reads torchrun's environment; takes no argument",
