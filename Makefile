@@ -19,7 +19,7 @@ $(PY):
 	$(PY) -m pip install --quiet --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e .
+	$(PY) -m pip install --quiet -e ".[lab]"
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(PY)

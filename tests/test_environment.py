@@ -23,8 +23,16 @@ def pip_section(text: str) -> list[str]:
 def test_environment_yml_matches_pyproject():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     entries = pip_section((ROOT / "environment.yml").read_text())
-    assert entries[-1] == "-e ."
-    assert entries[:-1] == project["dependencies"]
+    assert entries[-1] == '-e ".[lab]"'
+    assert entries[:-1] == project["dependencies"] + project["optional-dependencies"]["lab"]
+
+
+def test_lesson_runtime_needs_no_jupyter_front_end():
+    """Colab's set-up cell installs the runtime dependencies; JupyterLab and the runner are an extra."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    names = {re.split(r"[<>=]", spec)[0] for spec in project["dependencies"]}
+    assert not names & {"jupyterlab", "nbclient", "nbconvert", "jupyter_client", "notebook"}
+    assert "mmlearn-course[lab]" in project["optional-dependencies"]["dev"]
 
 
 def test_minimum_versions_only():

@@ -29,9 +29,14 @@ def badge(notebook_path: str, repository: str | None = None, branch: str | None 
 def setup_cell_source(repository: str | None = None, branch: str | None = None) -> str:
     """The first code cell of every lesson: installs the package only on Colab.
 
-    Colab already ships torch, torchvision, librosa, scikit-learn, matplotlib
-    and ipywidgets, so ``--no-deps`` keeps its preinstalled builds untouched.
-    nbval skips the cell; on any other machine it does nothing.
+    pip installs the package with the dependencies Colab lacks (captum, for
+    one) and leaves the ones it has alone: the dependencies are minimum
+    versions only (no pins), so Colab's own torch, torchvision, numpy and
+    ipywidgets already satisfy them and are not touched. JupyterLab and the
+    headless runner are the ``lab`` extra, which Colab does not need.
+    ``tests/test_colab_like.py`` runs this cell in a fresh environment that
+    holds only Colab's preinstalled packages. nbval skips the cell; on any
+    other machine it does nothing.
     """
     repository, branch = repository or REPOSITORY, branch or BRANCH
     return (
@@ -40,7 +45,7 @@ def setup_cell_source(repository: str | None = None, branch: str | None = None) 
         "import sys\n"
         "\n"
         'if "google.colab" in sys.modules:\n'
-        f'    %pip install -q --no-deps "mmlearn-course @ git+https://github.com/{repository}@{branch}"'
+        f'    %pip install -q "mmlearn-course @ git+https://github.com/{repository}@{branch}"'
     )
 
 
