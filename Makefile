@@ -10,7 +10,7 @@ OUT    := build/course
 
 help:
 	@echo "make course     install, then run every lesson headless into $(OUT)/ (HTML + results.json)"
-	@echo "make test       install with the dev extra, then run unit tests and nbval on both notebook folders"
+	@echo "make test       install with the dev extra (and Chromium), then unit tests, browser checks, nbval on both folders"
 	@echo "make lab        open JupyterLab on the student notebooks"
 	@echo "make notebooks  (authors) execute solutions/ in place and regenerate notebooks/"
 
@@ -30,6 +30,7 @@ course: $(VENV)/.installed
 	$(PY) -m mmlearn.course run --out $(OUT)
 
 test: $(VENV)/.installed-dev
+	bash scripts/ensure_chromium.sh
 	$(PY) -m pytest
 
 lab: $(VENV)/.installed

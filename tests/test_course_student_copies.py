@@ -1,5 +1,6 @@
 """solutions/ -> notebooks/: the stubs, the header, and that the folders are in sync."""
 
+import json
 import shutil
 from pathlib import Path
 
@@ -99,3 +100,19 @@ def test_stray_student_notebook_is_reported(tmp_path):
     shutil.copytree(ROOT / "notebooks", tmp_path / "notebooks")
     (tmp_path / "notebooks" / "77_orphan.ipynb").write_text("{}")
     assert stale_notebooks(tmp_path) == ["notebooks/77_orphan.ipynb (no matching solution)"]
+
+
+def test_notebooks_are_written_as_jupyterlab_saves_them():
+    """Whole floats lose their '.0' (the browser's JSON) and the kernel is named as JupyterLab names it."""
+    from mmlearn.course.student import KERNELSPEC, dumps
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    nb.metadata["widgets"] = {"state": {"m": {"max": 1.0, "min": -2.0, "value": 0.25, "n": [3.0, 0.5]}}}
+    nb.cells.append(nbformat.v4.new_code_cell("x = 1.0"))
+    saved = json.loads(dumps(nb))
+    assert saved["metadata"]["widgets"]["state"]["m"] == {"max": 1, "min": -2, "value": 0.25, "n": [3, 0.5]}
+    assert isinstance(saved["metadata"]["widgets"]["state"]["m"]["max"], int)
+    assert saved["metadata"]["kernelspec"] == KERNELSPEC
+    assert saved["cells"][0]["source"] == ["x = 1.0"]  # text is left alone
+    assert dumps(nbformat.from_dict(saved)) == dumps(nb)  # a second save changes nothing

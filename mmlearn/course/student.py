@@ -88,8 +88,31 @@ def student_copy(solution: nbformat.NotebookNode, name: str) -> nbformat.Noteboo
     return nb
 
 
+# The kernel that JupyterLab names for a Python environment with ipykernel installed.
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+
+
+def _as_javascript_numbers(value):
+    """Whole floats become ints (1.0 -> 1), as a browser's JSON round trip writes them."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return type(value)((k, _as_javascript_numbers(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return [_as_javascript_numbers(v) for v in value]
+    return value
+
+
 def dumps(nb: nbformat.NotebookNode) -> str:
-    """Serialise the way Jupyter does, so committed files stay stable."""
+    """Serialise the notebook exactly as JupyterLab saves it, so opening a committed file changes nothing.
+
+    JupyterLab names the kernel "Python 3 (ipykernel)" and passes the notebook through the browser's
+    JSON, which writes a whole float without its ".0" (widget states hold many); a committed file in
+    another form opens as "unsaved changes" and shows up in a student's git diff.
+    ``tests/test_browser.py`` opens committed notebooks in JupyterLab and checks they stay unchanged.
+    """
+    nb = nbformat.from_dict(_as_javascript_numbers(nb))
+    nb.metadata["kernelspec"] = dict(KERNELSPEC)
     return nbformat.writes(nb, version=4) + "\n"
 
 
