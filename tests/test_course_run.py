@@ -118,3 +118,20 @@ def test_interactive_widgets_save_one_plain_line():
     assert name_interactive_widgets(nb) == 1
     assert cell.outputs[0]["data"]["text/plain"] == INTERACTIVE_TEXT
     assert cell.outputs[1]["text"].startswith("interactive(children=")
+
+
+def test_course_commands_name_the_missing_lab_extra(monkeypatch, capsys):
+    """Installed without the 'lab' extra (as on Colab), the command says what to install."""
+    import importlib.util
+
+    from mmlearn.course import missing_lab_extra
+    from mmlearn.course.__main__ import main as course_main
+
+    assert missing_lab_extra() is None
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "nbclient" else real(name, *a)
+    )
+    assert "nbclient" in missing_lab_extra() and "[lab]" in missing_lab_extra()
+    assert course_main(["check-notebooks"]) == 2
+    assert "pip install" in capsys.readouterr().err

@@ -18,6 +18,12 @@ from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
+    from mmlearn.course import missing_lab_extra
+
+    problem = missing_lab_extra()
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     from mmlearn.course import runner
 
     parser = argparse.ArgumentParser(

@@ -17,3 +17,8 @@ source layout. One idea per module:
 - ``classroom``: many notebooks, student ids, progress;
 - ``nbgrader_export``: the nbgrader source layout.
 """
+
+from mmlearn.course import missing_lab_extra
+
+if missing_lab_extra():  # a clear message instead of an ImportError deep inside the grader
+    raise ImportError(f"mmlearn.grade: {missing_lab_extra()}")
