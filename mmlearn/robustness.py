@@ -7,11 +7,15 @@ from MultiBench (Liang et al. 2021):
 - relative robustness: the area under the accuracy-vs-level curve;
 - effective robustness: how much better the curve holds up than late
   fusion's, once both are shifted to start from the same clean accuracy.
+
+Lesson 08 (section 5, "Never worse than the best sense") adds ``worst_case_gap``:
+the smallest margin, over the levels, between a fused model's curve and the
+best single-modality model that is still usable at that level.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -24,14 +28,23 @@ from mmlearn.validation import (
     check_level,
     check_modalities,
     check_module,
+    check_number,
     check_positive_int,
     check_seed,
     to_numpy,
 )
 
-__all__ = ["DEFAULT_LEVELS", "robustness_curve", "relative_robustness", "effective_robustness"]
+__all__ = [
+    "DEFAULT_LEVELS",
+    "USABLE",
+    "robustness_curve",
+    "relative_robustness",
+    "effective_robustness",
+    "worst_case_gap",
+]
 
 DEFAULT_LEVELS: tuple[float, ...] = tuple(round(0.1 * i, 1) for i in range(11))  # 0.0, 0.1, ..., 1.0
+USABLE = 0.2  # worst_case_gap: a single model counts at a level where its accuracy is at least this
 
 # corrupt_fn(inputs, level, seed) -> inputs, for the whole dataset's {modality: tensor} dict
 CorruptFn = Callable[[dict[str, torch.Tensor], float, int], dict[str, torch.Tensor]]
@@ -130,3 +143,37 @@ def effective_robustness(accuracies: Sequence[float], late_fusion_accuracies: Se
     if len(f) != len(g):
         raise ValueError(f"accuracies has {len(f)} values but late_fusion_accuracies has {len(g)}")
     return float(np.sum(f - (g + f[0] - g[0])))
+
+
+def worst_case_gap(
+    fused: Sequence[float], singles: Mapping[str, Sequence[float]], *, usable: float = USABLE
+) -> float:
+    """min over levels of ``fused`` minus the best usable single-modality accuracy at that level.
+
+    ``fused`` is a fused model's accuracy at each level of one corruption,
+    ``singles`` ({name: accuracies}) the single-modality models' accuracies on
+    the same corrupted test sets. At each level, a single model is usable
+    when its accuracy there is at least ``usable`` (default 0.2, twice chance
+    for ten classes); the reference is the best usable one, and a level where
+    none is usable is skipped. Negative: at some level the fused model is
+    below a single model that still works. Raises if no level has a usable
+    single model.
+    """
+    f = _curve(fused, "fused", fractions=True)
+    if not isinstance(singles, Mapping) or not singles:
+        raise TypeError("singles must be a non-empty dict of name -> accuracies")
+    usable = check_number(usable, "usable")
+    if not 0.0 <= usable <= 1.0:
+        raise ValueError(f"usable must be an accuracy in [0, 1], got {usable}")
+    rows = []
+    for name, curve in singles.items():
+        s = _curve(curve, f"singles[{name!r}]", fractions=True)
+        if len(s) != len(f):
+            raise ValueError(f"singles[{name!r}] has {len(s)} values but fused has {len(f)}")
+        rows.append(s)
+    single = np.stack(rows)  # (S, L)
+    best = np.where(single >= usable, single, -np.inf).max(axis=0)  # (L,) best usable, -inf if none
+    counted = np.isfinite(best)
+    if not counted.any():
+        raise ValueError(f"no single model reaches the usable accuracy {usable} at any level")
+    return float((f[counted] - best[counted]).min())

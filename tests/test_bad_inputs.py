@@ -51,18 +51,26 @@ from torch import nn
 import mmlearn
 from mmlearn import (
     adversarial,
+    attribution,
+    calibration,
     caption_eval,
     caption_plots,
     captioning,
     checkpoints,
+    data_checks,
     ddp_check,
     decoding,
     distributed,
     inference,
+    latency,
+    lesion_encoders,
     losses,
     metrics,
+    modality_shapley,
+    posterior_fusion,
     recipes,
     report,
+    robust_fusion,
     robustness,
     runtime,
     strategies,
@@ -83,6 +91,7 @@ from mmlearn.encoders import (
     TextEncoder,
 )
 from mmlearn.encoders import image as image_encoders
+from mmlearn.encoders.audio import WaveformEncoder
 from mmlearn.fusion import (
     AttentionFusion,
     EarlyFusion,
@@ -739,6 +748,16 @@ def _cases() -> list[Case]:
         kinds={"record": "mapping"},
     )
     case(
+        "mmlearn.data.clinical_model.record_llr_terms",
+        lambda: (clinical_model.record_llr_terms, dict(record=record())),
+        kinds={"record": "mapping"},
+    )
+    case(
+        "mmlearn.data.clinical_model.decode_record",
+        lambda: (clinical_model.decode_record, dict(encoded=clinical_model.encode_record(record()))),
+        accept={"encoded:int_dtype": "whole numbers are valid encoded values"},
+    )
+    case(
         "mmlearn.data.lesion_images.check_image_size",
         lambda: (lesion_images.check_image_size, dict(image_size=16)),
     )
@@ -1045,6 +1064,18 @@ def _cases() -> list[Case]:
         "mmlearn.encoders.audio.AudioEncoder.forward",
         lambda: (audio_encoder().forward, dict(x=audio())),
         alias={"x": ("AudioEncoder input",)},
+    )
+    case(
+        "mmlearn.encoders.audio.WaveformEncoder",
+        lambda: (WaveformEncoder, dict(out_dim=8, channels=(4, 4), first_kernel=8, first_stride=4)),
+    )
+    case(
+        "mmlearn.encoders.audio.WaveformEncoder.forward",
+        lambda: (
+            WaveformEncoder(out_dim=8, channels=(4,), first_kernel=8, first_stride=4).forward,
+            dict(x=torch.randn(N, 1, 64, generator=_gen(5))),
+        ),
+        alias={"x": ("WaveformEncoder input",)},
     )
     case(
         "mmlearn.encoders.mlp.MLPEncoder",
@@ -1358,6 +1389,208 @@ def _cases() -> list[Case]:
     case("mmlearn.recipes.av_encoders", lambda: (recipes.av_encoders, {}))
     case("mmlearn.recipes.av_fusion_model", lambda: (recipes.av_fusion_model, dict(seed=1)))
 
+    # ---- lesson 09: temperature scaling, the product rule, attribution, the lesion encoders
+    case(
+        "mmlearn.calibration.as_logits",
+        lambda: (calibration.as_logits, dict(logits=logits(), name="logits")),
+        kinds={"name": "skip"},
+    )
+    case(
+        "mmlearn.calibration.negative_log_likelihood",
+        lambda: (
+            calibration.negative_log_likelihood,
+            dict(logits=logits(), labels=labels(), temperature=1.5),
+        ),
+        batch=("logits", "labels"),
+    )
+    case(
+        "mmlearn.calibration.fit_temperature",
+        lambda: (calibration.fit_temperature, dict(logits=logits(), labels=labels())),
+        batch=("logits", "labels"),
+    )
+    case(
+        "mmlearn.calibration.TemperatureScaled",
+        lambda: (calibration.TemperatureScaled, dict(model=av_model(), temperature=2.0)),
+    )
+    case(
+        "mmlearn.posterior_fusion.product_rule",
+        lambda: (
+            posterior_fusion.product_rule,
+            dict(logits={"a": logits(), "b": logits().flip(0)}, prior=[0.2, 0.3, 0.5]),
+        ),
+        kinds={"logits": "inputs"},
+        accept={"logits:unknown_key": "any modality names: the classifiers are the caller's"},
+    )
+    case(
+        "mmlearn.attribution.score",
+        lambda: (attribution.score, dict(model=av_model(), inputs=av_inputs(), target=1)),
+        accept={"target:zero": "class 0 is a valid target"},
+    )
+    case(
+        "mmlearn.attribution.integrated_gradients",
+        lambda: (
+            attribution.integrated_gradients,
+            dict(model=av_model(), inputs=av_inputs(), baselines=None, target=1, steps=4),
+        ),
+        accept={"target:zero": "class 0 is a valid target"},
+    )
+    case(
+        "mmlearn.attribution.saliency",
+        lambda: (attribution.saliency, dict(model=av_model(), inputs=av_inputs(), target=1)),
+        accept={"target:zero": "class 0 is a valid target"},
+    )
+    case(
+        "mmlearn.attribution.modality_totals",
+        lambda: (attribution.modality_totals, dict(attributions=av_inputs())),
+        alias={"attributions": ("modality", "modalities")},
+        accept={"attributions:unknown_key": "attributions of any model: every modality name is valid"},
+    )
+    case(
+        "mmlearn.attribution.completeness_gap",
+        lambda: (
+            attribution.completeness_gap,
+            dict(model=av_model(), inputs=av_inputs(), attributions=av_inputs(), baselines=None, target=1),
+        ),
+        accept={"target:zero": "class 0 is a valid target"},
+    )
+    case(
+        "mmlearn.lesion_encoders.LesionCNN",
+        lambda: (lesion_encoders.LesionCNN, dict(out_dim=4, channels=(4, 4), in_channels=3)),
+    )
+    case(
+        "mmlearn.lesion_encoders.LesionCNN.forward",
+        lambda: (
+            lesion_encoders.LesionCNN(4, (4,)).forward,
+            dict(x=torch.rand(N, 3, 16, 16, generator=_gen(7))),
+        ),
+        alias={"x": ("LesionCNN input",)},
+    )
+    case(
+        "mmlearn.lesion_encoders.clinical_encoders",
+        lambda: (lesion_encoders.clinical_encoders, dict(seed=1, record_columns=10)),
+    )
+
+    # ---- lesson 10: modality Shapley values, latency, dataset checks
+    case(
+        "mmlearn.modality_shapley.mean_baselines",
+        lambda: (modality_shapley.mean_baselines, dict(train=av_dataset())),
+    )
+    case(
+        "mmlearn.modality_shapley.ablate",
+        lambda: (
+            modality_shapley.ablate,
+            dict(inputs=av_inputs(), keep=["image"], baselines={"image": images(1), "audio": audio(1)}),
+        ),
+        kinds={"baselines": "mapping"},
+        accept={"keep:empty": "keeping no modality is the empty coalition"},
+    )
+    case(
+        "mmlearn.modality_shapley.coalitions",
+        lambda: (modality_shapley.coalitions, dict(modalities=["image", "audio"])),
+        accept={"modalities:unknown": "any modality names"},
+    )
+    case(
+        "mmlearn.modality_shapley.coalition_values",
+        lambda: (
+            modality_shapley.coalition_values,
+            dict(
+                model=av_model(), data=av_dataset(), baselines=modality_shapley.mean_baselines(av_dataset())
+            ),
+        ),
+        kinds={"baselines": "mapping"},
+    )
+    case(
+        "mmlearn.modality_shapley.shapley_values",
+        lambda: (
+            modality_shapley.shapley_values,
+            dict(values={frozenset(): 0.1, frozenset(["a"]): 0.5}, modalities=["a"]),
+        ),
+        kinds={"values": "mapping"},
+    )
+    case(
+        "mmlearn.latency.LatencyStats",
+        lambda: (latency.LatencyStats, dict(median_ms=1.0, p95_ms=2.0, batch_size=1)),
+    )
+    case(
+        "mmlearn.latency.latency_percentiles",
+        lambda: (latency.latency_percentiles, dict(run=lambda: None, warmup=1, repeats=2)),
+        kinds={"warmup": "count"},
+    )
+    case(
+        "mmlearn.latency.measure_latency",
+        lambda: (latency.measure_latency, dict(run=lambda: None, batch_size=2, warmup=1, repeats=2)),
+        kinds={"warmup": "count"},
+    )
+    case(
+        "mmlearn.latency.time_model",
+        lambda: (
+            latency.time_model,
+            dict(model=av_model(), inputs=av_inputs(), grad="inference", warmup=1, repeats=2),
+        ),
+        kinds={"warmup": "count"},
+    )
+    case(
+        "mmlearn.latency.batch_of",
+        lambda: (latency.batch_of, dict(data_modalities=av_inputs(), batch_size=2)),
+        accept={"data_modalities:unknown_key": "any modality names: the batch is the caller's"},
+    )
+    case(
+        "mmlearn.latency.latency_by_batch",
+        lambda: (
+            latency.latency_by_batch,
+            dict(model=av_model(), data_modalities=av_inputs(), batch_sizes=[1, 2], warmup=1, repeats=2),
+        ),
+        kinds={"warmup": "count"},
+        alias={"data_modalities": ("modality", "modalities")},
+    )
+    case(
+        "mmlearn.latency.quantize_linear_int8", lambda: (latency.quantize_linear_int8, dict(model=av_model()))
+    )
+    case(
+        "mmlearn.data_checks.shift_stream",
+        lambda: (data_checks.shift_stream, dict(x=features(), lag=2)),
+        accept={
+            "x:wrong_shape": "a stream of any shape",
+            "x:int_dtype": "a stream of any dtype",
+            "lag:zero": "no shift",
+            "lag:neg": "a negative lag shifts the other way",
+        },
+    )
+    case(
+        "mmlearn.data_checks.lag_scores",
+        lambda: (
+            data_checks.lag_scores,
+            dict(log_probs=logits().log_softmax(dim=1), labels=labels(), max_lag=2),
+        ),
+        batch=("log_probs", "labels"),
+        accept={"max_lag:zero": "lag 0 alone is a valid range"},
+    )
+    case(
+        "mmlearn.data_checks.flip_labels",
+        lambda: (data_checks.flip_labels, dict(labels=labels(), fraction=0.5, num_classes=3, seed=1)),
+        kinds={"fraction": "prob"},
+    )
+    case(
+        "mmlearn.data_checks.second_take",
+        lambda: (
+            data_checks.second_take,
+            dict(data=av_dataset(), noise={"image": 0.1}, seed=1, clamp={"image": (0.0, 1.0)}),
+        ),
+        kinds={"noise": "mapping", "clamp": "mapping?"},
+    )
+    case(
+        "mmlearn.data_checks.pooled_random_split",
+        lambda: (
+            data_checks.pooled_random_split,
+            dict(splits=[av_dataset(), av_dataset()], sizes=[4, 4], seed=1),
+        ),
+        kinds={"splits": "object"},
+    )
+    case(
+        "mmlearn.data_checks.shared_source_fraction",
+        lambda: (data_checks.shared_source_fraction, dict(train=av_dataset(), test=av_dataset(), key="row")),
+    )
+
     # ---- report (the results file is not set while this test runs)
     case(
         "mmlearn.report.record",
@@ -1417,6 +1650,78 @@ def _cases() -> list[Case]:
             dict(accuracies=[0.9, 0.8, 0.5], late_fusion_accuracies=[0.9, 0.7, 0.4]),
         ),
         batch=("accuracies", "late_fusion_accuracies"),
+    )
+    case(
+        "mmlearn.robustness.worst_case_gap",
+        lambda: (
+            robustness.worst_case_gap,
+            dict(
+                fused=[0.8, 0.7, 0.6],
+                singles={"image": [0.66, 0.66, 0.66], "audio": [0.6, 0.4, 0.1]},
+                usable=0.2,
+            ),
+        ),
+        kinds={"usable": "prob"},
+    )
+
+    # ---- robust fusion (lesson 08)
+    case(
+        "mmlearn.robust_fusion.RandomStrengthNoise",
+        lambda: (robust_fusion.RandomStrengthNoise, dict(p_clean=0.3, seed=0)),
+        kinds={"p_clean": "prob"},
+    )
+    case(
+        "mmlearn.robust_fusion.RandomStrengthNoise.__call__",
+        lambda: (robust_fusion.RandomStrengthNoise(0.3), dict(inputs=av_inputs(), labels=labels())),
+        kinds={"labels": "skip"},  # labels: not read (a transform's signature)
+        accept={"inputs:unknown_key": "every modality of the batch may get noise"},
+    )
+    case(
+        "mmlearn.robust_fusion.product_rule",
+        lambda: (robust_fusion.product_rule, dict(log_probs=torch.log_softmax(torch.randn(N, 2, 3), dim=2))),
+    )
+    case(
+        "mmlearn.robust_fusion.entropy_weighted_rule",
+        lambda: (
+            robust_fusion.entropy_weighted_rule,
+            dict(log_probs=torch.log_softmax(torch.randn(N, 2, 3), dim=2), tau=0.5),
+        ),
+    )
+    case(
+        "mmlearn.robust_fusion.RuledLateFusion",
+        lambda: (
+            robust_fusion.RuledLateFusion,
+            dict(late=av_model("late_mean"), rule=robust_fusion.product_rule),
+        ),
+    )
+    case(
+        "mmlearn.robust_fusion.RuledLateFusion.forward",
+        lambda: (
+            robust_fusion.RuledLateFusion(av_model("late_mean"), robust_fusion.product_rule).forward,
+            dict(inputs=av_inputs()),
+        ),
+    )
+    case(
+        "mmlearn.robust_fusion.noise_statistics",
+        lambda: (robust_fusion.noise_statistics, dict(inputs=av_inputs(), modalities=["image", "audio"])),
+        accept={"inputs:unknown_key": "only the modalities named are read"},
+    )
+    case(
+        "mmlearn.robust_fusion.NoiseAwareGate",
+        lambda: (
+            robust_fusion.NoiseAwareGate,
+            dict(
+                experts={"a": av_model(), "b": av_model("late_mean")}, modalities=["image", "audio"], hidden=4
+            ),
+        ),
+        accept={"modalities:unknown": "names are checked against each batch, where the names are known"},
+    )
+    case(
+        "mmlearn.robust_fusion.NoiseAwareGate.forward",
+        lambda: (
+            robust_fusion.NoiseAwareGate({"a": av_model()}, ["image", "audio"], hidden=4).eval().forward,
+            dict(inputs=av_inputs()),
+        ),
     )
 
     # ---- runtime

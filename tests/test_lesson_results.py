@@ -76,6 +76,51 @@ REQUIRED = {
         "blind_fact_acc",
         "heldout_combo_fact_acc",
     ],
+    "08_app_audio_visual": [
+        "acc_audio",
+        "acc_image",
+        "acc_fusion",
+        "acc_mfcc_cnn",
+        "acc_waveform_cnn",
+        *(
+            f"robust_auc_{method}_{modality}_noise"
+            for method in (
+                "early",
+                "late",
+                "noise_early",
+                "noise_late_product",
+                "noise_late_entropy",
+                "noise_gate",
+            )
+            for modality in ("audio", "image")
+        ),
+        "worst_case_gap",
+        "best_robust_clean_minus_early",
+        "best_robust_area_margin",
+    ],
+    "09_app_medical": [
+        "auroc_image",
+        "auroc_clinical",
+        "auroc_fusion",
+        "auroc_bayes",
+        "auroc_bayes_image",
+        "auroc_bayes_clinical",
+        "ece_before",
+        "ece_after",
+        "auroc_fusion_missing_record",
+    ],
+    "10_challenges": [
+        "latency_ms_b1",
+        "latency_p95_ms_b1",
+        "throughput_per_s_b64",
+        "quantized_speedup",
+        "quantized_acc_drop",
+        "shapley_audio",
+        "shapley_image",
+        "ig_completeness_error",
+        "leaky_split_acc",
+        "clean_split_acc",
+    ],
     "11_scaling_out": ["ddp_world_size", "ddp_loss_abs_diff", "ddp_grad_max_abs_diff", "r1_with_gather"],
 }
 

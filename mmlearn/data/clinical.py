@@ -36,9 +36,11 @@ from mmlearn.data.clinical_model import (
     ClinicalCases,
     bayes_posterior,
     check_prevalence,
+    decode_record,
     draw_cases,
     encode_record,
     missing_rates,
+    record_llr_terms,
     sample_clinical_cases,
 )
 from mmlearn.data.lesion_images import FIELD_OF_VIEW_MM, check_image_size, draw_lesions, render_lesions
@@ -59,9 +61,11 @@ __all__ = [
     "bayes_optimal_report",
     "bayes_posterior",
     "clinical_lesions",
+    "decode_record",
     "encode_record",
     "image_factor_table",
     "record_field_table",
+    "record_llr_terms",
     "render_lesions",
     "sample_clinical_cases",
 ]

@@ -338,6 +338,70 @@ def record_log_likelihood_ratio(record: Mapping) -> np.ndarray:
     return loglik[1] - loglik[0]
 
 
+def record_llr_terms(record: Mapping) -> dict[str, np.ndarray]:
+    """{field: (N,) its term of the record's log likelihood ratio}; the terms sum to
+    ``record_log_likelihood_ratio(record)``.
+
+    Lesson 09 (section 8, "Which modality drove the decision"): the weight the generative model
+    gives each field of each case, to compare with a model's attributions. A missing field's term
+    is 0 (it is marginalised out). "lab" is the lab value given the age (``log p(lab | age, y)``
+    ratio), or, when the age is missing, given the age distribution; "age" is the age alone.
+    """
+    cols = _check_record(record)
+    n = len(cols["age"])
+    terms = {name: np.zeros(n) for name in RECORD_NAMES}
+    age, lab = cols["age"], cols["lab"]
+    has_age, has_lab = ~np.isnan(age), ~np.isnan(lab)
+    ages = np.arange(AGE_MIN, AGE_MAX + 1, dtype=np.float64)
+    for y, sign in ((1, 1.0), (0, -1.0)):
+        age_lp = age_log_pmf(y)
+        terms["age"][has_age] += sign * age_lp[(age[has_age] - AGE_MIN).astype(int)]
+        for name, p in _BINARY.items():
+            x = cols[name]
+            seen = ~np.isnan(x)
+            terms[name][seen] += sign * np.where(x[seen] == 1.0, np.log(p[y]), np.log1p(-p[y]))
+        both = has_lab & has_age
+        terms["lab"][both] += sign * norm.logpdf(np.log(lab[both]), _lab_log_mean(age[both], y), LAB_LOG_SD)
+        only_lab = has_lab & ~has_age
+        if only_lab.any():
+            lp = norm.logpdf(np.log(lab[only_lab])[:, None], _lab_log_mean(ages, y)[None, :], LAB_LOG_SD)
+            terms["lab"][only_lab] += sign * logsumexp(lp + age_lp[None, :], axis=1)
+    return terms
+
+
+def decode_record(encoded) -> dict[str, np.ndarray]:
+    """The inverse of ``encode_record``: (N, 10) model input -> {field: (N,) values, NaN = missing}.
+
+    Lesson 09 uses it to read the all-zero record (the baseline of integrated gradients) as a
+    patient: age 55, female, no growth, no family history, lab 200 U/L, nothing missing.
+    """
+    try:
+        x = np.asarray(encoded, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise TypeError(
+            f"encoded must be an (N, {len(RECORD_COLUMNS)}) array of numbers, got {encoded!r}"
+        ) from err
+    if x.ndim != 2 or x.shape[1] != len(RECORD_COLUMNS):
+        raise ValueError(
+            f"encoded must be (N, {len(RECORD_COLUMNS)}) as from encode_record, got shape {x.shape}"
+        )
+    if len(x) == 0:
+        raise ValueError("encoded is empty")
+    if not np.isfinite(x).all():
+        raise ValueError("encoded has NaN or infinite values")
+    k = len(RECORD_NAMES)
+    missing = x[:, k:] > 0.5
+    age = np.clip(np.round(x[:, 0] * AGE_SCALE + AGE_CENTER), AGE_MIN, AGE_MAX)
+    values = {
+        "age": age,
+        "sex_male": (x[:, 1] > 0.5).astype(np.float64),
+        "growth": (x[:, 2] > 0.5).astype(np.float64),
+        "family_history": (x[:, 3] > 0.5).astype(np.float64),
+        "lab": np.exp(x[:, 4] * LAB_LOG_SCALE + LAB_LOG_CENTER),
+    }
+    return {name: np.where(missing[:, i], np.nan, values[name]) for i, name in enumerate(RECORD_NAMES)}
+
+
 def bayes_posterior(factors: Mapping | None = None, record: Mapping | None = None, prevalence=PREVALENCE):
     """(N,) exact p(malignant | the evidence given): image factors, record (NaN = missing), or both.
 
