@@ -119,3 +119,20 @@ def test_no_widget_repr_in_saved_text(path):
         for out in cell.get("outputs", []):
             text = "".join(out.get("data", {}).get("text/plain", ""))
             assert not text.startswith("interactive("), f"{path.name} cell {i} saves a widget's repr"
+
+
+CONTROL_CHAR = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+@pytest.mark.parametrize("path", ALL, ids=ids(ALL))
+def test_markdown_has_no_control_characters(path):
+    """A control character in prose (other than newline and tab) is a typo of an escape: "\\frac" written in a
+    non-raw Python string becomes a form feed and "rac", "\\approx" a bell and "pprox"."""
+    for index, cell in enumerate(read(path).cells):
+        if cell.cell_type != "markdown":
+            continue
+        match = CONTROL_CHAR.search(cell.source)
+        assert match is None, (
+            f"{path.name}, markdown cell {index}: control character {match.group(0)!r} at "
+            f"{cell.source[max(0, match.start() - 30) : match.start() + 10]!r} (a backslash escape lost?)"
+        )

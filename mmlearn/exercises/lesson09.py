@@ -42,8 +42,8 @@ def _logits(n: int, c: int, m: int, seed: int) -> dict[str, torch.Tensor]:
         "Under conditional independence, p(y | image, record) is proportional to p(y | image) p(y | record) "
         "/ p(y). How many times does the prior appear in the numerator, and how many times should it "
         "remain? Work with log-probabilities: products become sums.",
-        "A log-softmax over the class dimension turns each classifier's logits into log-probabilities; "
-        "torch.log of the prior gives log p(y); one more log-softmax at the end renormalises the rows.",
+        "A log-softmax over the class dimension turns each classifier's logits into log-probabilities, and "
+        "torch.log of the prior gives log p(y).",
     ),
     reference=product_rule,
 )
@@ -95,9 +95,11 @@ def _calibration_case(n: int, seed: int, sharpen: float) -> tuple[torch.Tensor, 
         "A binary model predicts class 1 when p >= 0.5; its confidence is the probability of the class it "
         "predicts, so it lies in [0.5, 1]. Each bin compares the mean confidence with the fraction of "
         "correct predictions, and bins count in proportion to the cases they hold.",
-        "np.linspace gives n_bins + 1 equally spaced edges from 0 to 1; np.searchsorted against the inner "
-        "edges, with side='left', puts a confidence that sits on an edge into the bin below it (bins "
-        "closed on the right); np.bincount with weights sums confidences and correct answers per bin.",
+        "Give each confidence the index of its bin among n_bins equal-width bins over [0, 1]; a confidence "
+        "that sits exactly on an edge belongs to the bin below it (bins are closed on the right). Then "
+        "count the cases, and sum the confidences and the correct answers, per bin; skip empty bins.",
+        "NumPy has a call for each step: one for equally spaced edges, one that finds where values fall "
+        "among sorted edges (mind which side an edge value goes to), one that counts and sums per index.",
     ),
     reference=expected_calibration_error,
 )
@@ -149,10 +151,8 @@ def _temperature_case(n: int, seed: int, scale: float) -> tuple[torch.Tensor, to
         "Which single number T, dividing every logit, makes the validation labels most probable? Write "
         "the mean negative log-likelihood of softmax(logits / T) as a function of T; T must stay "
         "positive, so search over log T.",
-        "scipy.optimize.minimize_scalar with method='bounded' searches an interval of one variable: give "
-        "it the NLL as a function of log T and the interval from the log of 0.05 to the log of 20 (the "
-        "reference asks for xatol 1e-6 in its options); torch.log_softmax of the logits divided by T, in "
-        "float64, gives the log-probabilities; return math.exp of the best log T as a float.",
+        "Minimise that NLL with a bounded one-dimensional minimiser over log T (SciPy has one), on the "
+        "interval from log 0.05 to log 20, and return T itself as a float.",
     ),
     reference=fit_temperature,
 )
