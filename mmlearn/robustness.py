@@ -8,7 +8,7 @@ from MultiBench (Liang et al. 2021):
 - effective robustness: how much better the curve holds up than late
   fusion's, once both are shifted to start from the same clean accuracy.
 
-Lesson 08 (section 5, "Never worse than the best sense") adds ``worst_case_gap``:
+Lesson 08 (section 5, "Never much worse than the best sense") adds ``worst_case_gap``:
 the smallest margin, over the levels, between a fused model's curve and the
 best single-modality model that is still usable at that level.
 """

@@ -24,8 +24,8 @@ class SolutionNoise(RandomStrengthNoise):
         out = {}
         for j, m in enumerate(names):
             x = inputs[m]
-            noise = torch.randn(x.shape, generator=g)
-            pair_level = torch.where((which == j) & ~clean, level, torch.zeros(batch))
+            noise = torch.randn(x.shape, generator=g).to(x.device)
+            pair_level = torch.where((which == j) & ~clean, level, torch.zeros(batch)).to(x.device)
             scale = NOISE_AT_FULL * pair_level**2 * x.flatten(1).std(dim=1)
             out[m] = x + scale.view(-1, *([1] * (x.dim() - 1))) * noise
         return out
@@ -112,6 +112,42 @@ class EveryModality(RandomStrengthNoise):
         return out
 
 
+class CpuOnly(RandomStrengthNoise):
+    "The first version of the solution: its draws stay on the CPU, which fails on a GPU batch."
+
+    def __call__(self, inputs, labels=None):
+        names, g = list(inputs), self.generator
+        batch = len(inputs[names[0]])
+        which = torch.randint(len(names), (batch,), generator=g)
+        clean = torch.rand(batch, generator=g) < self.p_clean
+        level = torch.rand(batch, generator=g)
+        out = {}
+        for j, m in enumerate(names):
+            x = inputs[m]
+            noise = torch.randn(x.shape, generator=g)
+            lv = torch.where((which == j) & ~clean, level, torch.zeros(batch))
+            scale = NOISE_AT_FULL * lv**2 * x.flatten(1).std(dim=1)
+            out[m] = x + scale.view(-1, *([1] * (x.dim() - 1))) * noise
+        return out
+
+
+class BiasedStd(RandomStrengthNoise):
+    def __call__(self, inputs, labels=None):
+        names, g = list(inputs), self.generator
+        batch = len(inputs[names[0]])
+        which = torch.randint(len(names), (batch,), generator=g)
+        clean = torch.rand(batch, generator=g) < self.p_clean
+        level = torch.rand(batch, generator=g)
+        out = {}
+        for j, m in enumerate(names):
+            x = inputs[m]
+            noise = torch.randn(x.shape, generator=g).to(x.device)
+            lv = torch.where((which == j) & ~clean, level, torch.zeros(batch)).to(x.device)
+            scale = NOISE_AT_FULL * lv**2 * x.flatten(1).std(dim=1, correction=0)
+            out[m] = x + scale.view(-1, *([1] * (x.dim() - 1))) * noise
+        return out
+
+
 class InPlace(SolutionNoise):
     def __call__(self, inputs, labels=None):
         out = super().__call__(inputs, labels)
@@ -137,6 +173,8 @@ class Reseeds(SolutionNoise):
         (EveryModality, "only the pair's chosen modality"),
         (InPlace, "in place"),
         (Reseeds, "do not reseed"),
+        (CpuOnly, ".to(x.device)"),
+        (BiasedStd, "the unbiased one"),
     ],
 )
 def test_wrong_noise_transforms_fail_with_a_reason(wrong, message, capsys):

@@ -1,6 +1,6 @@
-"""Exercises of lesson 08 (audio-visual recognition that never does worse than its best sense).
+"""Exercises of lesson 08 (audio-visual recognition within 2 points of its best sense).
 
-Taught in lesson 08 (sections 4, "Three fixes", and 5, "Never worse than the best sense").
+Taught in lesson 08 (sections 4, "Three fixes", and 5, "Never much worse than the best sense").
 
 08.1 is the training transform of corruption training: in every pair, one
 modality chosen at random gets Gaussian noise of a random strength; the
@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from mmlearn.data.corruption import NOISE_AT_FULL
-from mmlearn.exercises.checker import ExerciseFailure, _guarded, exercise, expect_close
+from mmlearn.exercises.checker import ExerciseFailure, _guarded, _StudentError, exercise, expect_close
 from mmlearn.robust_fusion import RandomStrengthNoise, entropy_weighted_rule
 from mmlearn.robustness import USABLE, worst_case_gap
 
@@ -40,8 +40,8 @@ def _inputs(batch: int, seed: int, three: bool = False) -> dict[str, torch.Tenso
     return inputs
 
 
-def _noise_variant(inputs, p_clean, seed, *, squared=True, own_std=True, every=False):
-    """The transform with one usual slip: a linear level, a batch-wide std, or noise on every modality."""
+def _noise_variant(inputs, p_clean, seed, *, squared=True, own_std=True, every=False, unbiased=True):
+    """The transform with one usual slip: a linear level, a batch-wide or biased std, or noise everywhere."""
     g = torch.Generator().manual_seed(seed)
     names = list(inputs)
     batch = len(next(iter(inputs.values())))
@@ -54,7 +54,7 @@ def _noise_variant(inputs, p_clean, seed, *, squared=True, own_std=True, every=F
         noise = torch.randn(x.shape, generator=g)
         chosen = ~clean if every else (which == j) & ~clean
         lv = torch.where(chosen, level, torch.zeros(batch))
-        sigma = x.flatten(1).std(dim=1) if own_std else x.std().expand(batch)
+        sigma = x.flatten(1).std(dim=1, unbiased=unbiased) if own_std else x.std().expand(batch)
         scale = NOISE_AT_FULL * (lv**2 if squared else lv) * sigma
         out[m] = x + scale.view(-1, *([1] * (x.dim() - 1))) * noise
     return out
@@ -68,8 +68,9 @@ def _noise_variant(inputs, p_clean, seed, *, squared=True, own_std=True, every=F
         "strong its noise is), made for the whole batch at once and in the order the task gives, so "
         "that your draws match the package's. The noise of a modality is then scaled per pair: by the "
         "pair's level if this modality is the chosen one and the pair is not clean, by 0 otherwise.",
-        "The calls you need: torch.randint, torch.rand and torch.randn, each with generator=self.generator; "
-        "torch.where to pick each pair's level or 0; Tensor.std over all but the batch axis (flatten them "
+        "The calls you need: torch.randint, torch.rand and torch.randn, each with generator=self.generator "
+        "(they draw on the CPU: move what you draw to the device of the batch); torch.where to pick each "
+        "pair's level or 0; Tensor.std (its default, unbiased) over all but the batch axis (flatten them "
         "into one first) for each pair's own spread; Tensor.view to broadcast a (B,) scale over a pair's "
         "values.",
     ),
@@ -101,6 +102,8 @@ def check_random_strength_noise(student):
             "puts noise on every modality of a noisy pair: only the pair's chosen modality gets noise": dict(
                 every=True
             ),
+            "uses the biased standard deviation (unbiased=False or correction=0): the course's noise uses "
+            "Tensor.std's default, the unbiased one": dict(unbiased=False),
         }
         for slip, options in slips.items():
             variant = _noise_variant(inputs, p_clean, seed, **options)
@@ -125,6 +128,32 @@ def check_random_strength_noise(student):
                 f"{what}, a second batch from the same transform: modality '{m}' "
                 "(keep drawing from self.generator; do not reseed it on every call)",
             )
+    _check_device(student)
+
+
+def _check_device(student) -> None:
+    """The batch may sit on a GPU (train_classifier moves it there before the transform): try a 'meta' one."""
+    inputs = {m: x.to("meta") for m, x in _inputs(8, 40).items()}
+    what = "a batch of 8 pairs on another device than the CPU ('meta', as a GPU batch would be)"
+    try:
+        out = _guarded(_guarded(student)(1 / 3, seed=0))(inputs, None)
+    except _StudentError as err:
+        text = str(err.original)
+        if isinstance(err.original, RuntimeError) and "meta" in text and "device" in text:
+            raise ExerciseFailure(
+                f"{what}: your transform raised '{text}'. The generator draws on the CPU; move each "
+                "tensor you draw to the batch's device (.to(x.device)) before mixing it with x"
+            ) from None
+        if isinstance(err.original, RuntimeError) and "meta" in text:
+            return  # a value check (.item(), isfinite) a meta tensor cannot answer: nothing to learn here
+        raise
+    for m, x in inputs.items():
+        y = out.get(m) if isinstance(out, dict) else None
+        if not isinstance(y, torch.Tensor) or y.device != x.device or y.shape != x.shape:
+            raise ExerciseFailure(
+                f"{what}: expected modality '{m}' back on device {x.device} with shape {tuple(x.shape)}, got "
+                + (f"device {y.device}, shape {tuple(y.shape)}" if isinstance(y, torch.Tensor) else repr(y))
+            )
 
 
 # --- 08.2: the entropy-weighted decision rule ------------------------------------------------------------
@@ -142,9 +171,12 @@ def _log_probs(batch: int, modalities: int, classes: int, seed: int, sharp: floa
         "Three quantities per pair: each modality's entropy (how unsure its prediction is), weights that "
         "fall as the entropy rises and sum to 1 over the modalities, and the weighted mean of the "
         "probabilities. The function returns the log of that mean, as a late-fusion model does.",
-        "The calls you need: Tensor.exp on the log-probabilities, a sum over the class axis (dim=2) for "
-        "the entropy, torch.softmax over the modality axis (dim=1) of minus the entropy divided by tau, "
-        "then a sum over dim=1 and torch.log.",
+        "The entropy is the expected value of minus the log-probability under the modality's own "
+        "distribution. Weights that fall as it rises and sum to 1 are a softmax of minus the entropies, "
+        "divided by tau first; mind which axis holds the modalities and which the classes, and average "
+        "probabilities, not log-probabilities.",
+        "Calls that help: Tensor.exp, Tensor.sum with a dim, torch.softmax with a dim, torch.log (clamp "
+        "the mean away from 0 first).",
     ),
     reference=entropy_weighted_rule,
 )
@@ -194,9 +226,10 @@ def check_entropy_weighted_rule(student):
         "accuracy there reaches `usable`. A level where no single model reaches it has no reference and "
         "does not count. The answer is the smallest difference, fused minus reference, over the levels "
         "that count.",
-        "The calls you need: np.asarray for the curves, np.stack to put the single models' curves in "
-        "rows, np.where to replace an unusable accuracy with -np.inf before taking the maximum over the "
-        "rows (axis=0), np.isfinite to find the levels that count, then .min() of the differences there.",
+        "Mark an unusable accuracy so that it can never win the maximum over the single models, and keep "
+        "track of the levels where every one of them was marked: those levels are left out of the minimum.",
+        "Calls that help: np.asarray and np.stack for the curves, np.where for the marking, a boolean mask "
+        "for the levels that count.",
     ),
     reference=worst_case_gap,
 )
