@@ -17,8 +17,9 @@ Three ways a dataset goes wrong before any model is trained:
   handwritten image and the same spoken clip, recorded again with fresh
   noise: ``second_take``), pooled and split at random
   (``pooled_random_split``), puts takes of one pair on both sides of the
-  split; ``shared_source_fraction`` measures how many test pairs share a
-  source (or a whole pair of sources) with a training pair.
+  split; ``shared_source_mask`` marks the test pairs that share a source (or
+  a whole pair of sources) with a training pair, and ``shared_source_fraction``
+  counts them.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ __all__ = [
     "second_take",
     "pooled_random_split",
     "shared_source_fraction",
+    "shared_source_mask",
 ]
 
 
@@ -178,12 +180,12 @@ def pooled_random_split(
     return parts
 
 
-def shared_source_fraction(
+def shared_source_mask(
     train: MultimodalDataset, test: MultimodalDataset, key: str | Sequence[str]
-) -> float:
-    """Fraction of ``test`` pairs whose source ``info[key]`` (e.g. "image_id") also appears in ``train``.
+) -> torch.Tensor:
+    """(len(test),) bool: which ``test`` pairs have a source ``info[key]`` (e.g. "image_id") in ``train``.
 
-    With several keys (``["image_id", "clip_id"]``) a test pair counts when one
+    With several keys (``["image_id", "clip_id"]``) a test pair is marked when one
     training pair has all of them equal: the same image *and* the same clip.
     """
     check_dataset(train, "train")
@@ -200,5 +202,16 @@ def shared_source_fraction(
         return list(zip(*(data.info[k].tolist() for k in keys), strict=True))
 
     seen = set(rows(train))
-    shared = [r in seen for r in rows(test)]
-    return sum(shared) / len(shared)
+    return torch.tensor([r in seen for r in rows(test)], dtype=torch.bool)
+
+
+def shared_source_fraction(
+    train: MultimodalDataset, test: MultimodalDataset, key: str | Sequence[str]
+) -> float:
+    """Fraction of ``test`` pairs whose source ``info[key]`` (e.g. "image_id") also appears in ``train``.
+
+    With several keys (``["image_id", "clip_id"]``) a test pair counts when one
+    training pair has all of them equal: the same image *and* the same clip
+    (``shared_source_mask`` marks which pairs).
+    """
+    return shared_source_mask(train, test, key).float().mean().item()

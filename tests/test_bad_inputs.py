@@ -1590,6 +1590,10 @@ def _cases() -> list[Case]:
         "mmlearn.data_checks.shared_source_fraction",
         lambda: (data_checks.shared_source_fraction, dict(train=av_dataset(), test=av_dataset(), key="row")),
     )
+    case(
+        "mmlearn.data_checks.shared_source_mask",
+        lambda: (data_checks.shared_source_mask, dict(train=av_dataset(), test=av_dataset(), key="row")),
+    )
 
     # ---- report (the results file is not set while this test runs)
     case(

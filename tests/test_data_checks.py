@@ -10,6 +10,7 @@ from mmlearn.data_checks import (
     pooled_random_split,
     second_take,
     shared_source_fraction,
+    shared_source_mask,
     shift_stream,
 )
 
@@ -84,6 +85,13 @@ def test_leakage_is_measured_on_a_pooled_split_and_absent_from_a_clean_one():
     assert both <= shared_source_fraction(leaky_train, leaky_test, "image_id")
 
 
+def test_shared_source_mask_marks_the_pairs_the_fraction_counts():
+    train, test = _pairs(6), _pairs(4, start=4)  # test ids 4..7, train ids 0..5: the first two are shared
+    mask = shared_source_mask(train, test, ["image_id", "clip_id"])
+    assert mask.dtype == torch.bool and mask.tolist() == [True, True, False, False]
+    assert shared_source_fraction(train, test, ["image_id", "clip_id"]) == 0.5
+
+
 @pytest.mark.parametrize(
     "call, words",
     [
@@ -96,6 +104,7 @@ def test_leakage_is_measured_on_a_pooled_split_and_absent_from_a_clean_one():
         (lambda: second_take(_pairs(3), {"image": 0.1}, seed=0, clamp={"image": (1, 0)}), "clamp"),
         (lambda: pooled_random_split([_pairs(3)], [5], seed=0), "sizes"),
         (lambda: shared_source_fraction(_pairs(3), _pairs(3), "speaker"), "key"),
+        (lambda: shared_source_mask(_pairs(3), _pairs(3), []), "key"),
     ],
 )
 def test_bad_inputs_name_the_argument(call, words):

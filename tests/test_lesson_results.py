@@ -118,8 +118,11 @@ REQUIRED = {
         "shapley_audio",
         "shapley_image",
         "ig_completeness_error",
+        "ig_completeness_gap_logits",
         "leaky_split_acc",
         "clean_split_acc",
+        "leaky_acc_seen_pairs",
+        "leaky_acc_other_pairs",
     ],
     "11_scaling_out": ["ddp_world_size", "ddp_loss_abs_diff", "ddp_grad_max_abs_diff", "r1_with_gather"],
 }

@@ -4,7 +4,7 @@ Taught in lesson 10 (sections 2, "Which modality did the model use?", and 4, "Bu
 
 10.1 computes exact Shapley values from the values of every coalition of
 modalities; the lesson's modality attribution (``shapley_audio``,
-``shapley_image``) and its comparison with attention weights run on it. 10.2
+``shapley_image``) runs on it. 10.2
 scores every lag between an audio stream and its label stream; the lesson
 detects the shift it made with the student's scores and realigns the stream
 with them. The references are ``mmlearn.modality_shapley.shapley_values`` and
@@ -57,10 +57,9 @@ def _same(a, b):
         "A modality's Shapley value averages what it adds, v(S with it) - v(S), over every order in which "
         "the modalities could arrive. Which coalitions S can come before it, and how many of the n! orders "
         "put exactly the coalition S (of size k) before it?",
-        "Loop over the modalities; for each, over every coalition S of the others (itertools.combinations "
-        "of every size). An order that puts exactly S before the modality lists the members of S first, in "
-        "any order, then the modality, then the rest in any order: count those orders with math.factorial "
-        "and divide by the number of all orders. Look coalitions up in values with frozenset keys.",
+        "The weight in the formula is the fraction of the n! orders that put exactly S before the "
+        "modality. itertools.combinations lists the coalitions of the others size by size, math.factorial "
+        "counts orders, and values is keyed by frozensets.",
     ),
     reference=shapley_values,
 )
@@ -129,9 +128,8 @@ def _stream(n, classes, seed):
         "If the audio was delayed by L slots, the clip that belongs to label i now sits in slot i + L. For "
         "each candidate L, how probable does the audio classifier find each label at the slot where its "
         "clip would be, and what happens at the end of the stream (the shift wraps around)?",
-        "Build the slot indices with torch.arange, shift them by L modulo N, pick each label's entry with "
-        "advanced indexing log_probs[rows, labels], take .mean(), and torch.stack the results for L from "
-        "-max_lag to max_lag.",
+        "For one lag, compute the slots of all N labels' clips at once (modulo N), then index rows and "
+        "labels together (advanced indexing).",
     ),
     reference=lag_scores,
 )
