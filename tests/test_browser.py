@@ -125,5 +125,11 @@ def test_student_lesson_runs_in_jupyterlab(lab, name):
             time.sleep(0.5)
             after = _widget_view(lab)
         assert after != before, f"{name}: moving the slider did not change what the widget shows"
+        # Three key presses queue three runs of the function: let the last one finish, so the screenshot
+        # shows the output of the slider's final position (not a middle one).
+        settled = None
+        while settled != after and time.monotonic() < deadline:
+            settled, _ = after, time.sleep(1.5)
+            after = _widget_view(lab)
     lab.page.screenshot(path=str(SHOTS / name.replace(".ipynb", ".png")))
     lab.shutdown_kernels()
