@@ -1,6 +1,8 @@
-"""Training strategies for multimodal models: staged training, modality dropout, and linear probes.
+"""Training strategies for multimodal models: staged training, modality dropout, augmentation, linear probes.
 
-Taught in lesson 05 (sections 3, "Staged training", 4, "Modality dropout", and 5, "Linear probes").
+Taught in lesson 05 (sections 3, "Staged training", 4, "Modality dropout", and 5, "Linear probes");
+``SquareSymmetries``, augmentation by the symmetries of the square, in lesson 09 (section 2, "Models on
+each modality and on both").
 
 Training every part of a fusion model together (joint training) is the
 default, but it has two known weak spots. A model that always sees every
@@ -12,6 +14,8 @@ training* first trains each encoder on its own modality, then fuses them,
 with the encoders frozen or fine-tuned. A *linear probe* (a logistic
 regression on an encoder's frozen features) measures how much each encoder
 learned, whatever the fusion head on top of it does with its features.
+Augmentation by a true symmetry of the data (``SquareSymmetries``) shows the
+model more of what it must learn without a single new case.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from mmlearn.validation import (
 
 __all__ = [
     "ModalityDropout",
+    "SquareSymmetries",
     "FrozenEncoder",
     "unimodal",
     "pretrain_encoder",
@@ -109,6 +114,53 @@ class ModalityDropout:
 
     def __repr__(self) -> str:
         return f"ModalityDropout(p={self.p}, modalities={self.modalities}, per_sample={self.per_sample})"
+
+
+class SquareSymmetries:
+    """A training transform ``(inputs, labels) -> inputs``: each picture turned by a symmetry of the square.
+
+    Each (C, H, W) picture of ``inputs[modality]``, a (B, C, H, W) batch of
+    square pictures, gets its own draw of three coin flips: transpose it
+    (swap rows and columns), mirror it left to right, mirror it top to
+    bottom. The 8 outcomes are exactly the 8 symmetries of the square (the
+    identity, three rotations by 90, 180 and 270 degrees, and four mirror
+    images), each with probability 1/8. Labels and the other modalities are
+    left alone; the inputs are not modified in place. Deterministic per ``seed``.
+
+    Why: an augmentation is only honest when the label cannot depend on
+    what it changes. The clinical lesions of lesson 09 are such a case: every
+    angle in their generator (the outline's phases, the patches' positions,
+    the lighting direction) is uniform over the circle and the centre's
+    jitter is uniform over a square, so a turned or mirrored lesion is just
+    as likely a picture, with the same ABCD factors and the same diagnosis.
+    Each training picture then stands for 8, and the image model gets closer
+    to its Bayes limit without a single new case. A digit or a written word
+    has no such symmetry (a mirrored 2 is not a 2).
+    """
+
+    def __init__(self, modality: str = "image", *, seed: int = 0):
+        if not isinstance(modality, str) or not modality:
+            raise TypeError(f"modality must be the name of the picture modality (a str), got {modality!r}")
+        check_seed(seed)
+        self.modality = modality
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def __call__(self, inputs: dict[str, torch.Tensor], labels: torch.Tensor | None = None) -> dict:
+        check_modalities(inputs)
+        if inputs.get(self.modality) is None:
+            raise KeyError(f"modality '{self.modality}' is not in the batch; it has {sorted(inputs)}")
+        x = inputs[self.modality]  # (B, C, H, W)
+        if x.dim() != 4 or x.shape[-1] != x.shape[-2]:
+            raise ValueError(
+                f"modality '{self.modality}' must be a (B, C, H, W) batch of square pictures, "
+                f"got shape {tuple(x.shape)}"
+            )
+        coins = torch.rand(x.shape[0], 3, generator=self.generator) < 0.5  # (B, 3): transpose, flip W, flip H
+        coins = coins.to(x.device)[:, :, None, None, None]  # (B, 3, 1, 1, 1), broadcasts over (B, C, H, W)
+        x = torch.where(coins[:, 0], x.transpose(-2, -1), x)
+        x = torch.where(coins[:, 1], x.flip(-1), x)
+        x = torch.where(coins[:, 2], x.flip(-2), x)
+        return {**inputs, self.modality: x}
 
 
 class FrozenEncoder(nn.Module):

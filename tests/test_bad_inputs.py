@@ -1765,6 +1765,17 @@ def _cases() -> list[Case]:
         accept={"inputs:unknown_key": "any modality may be dropped (modalities=None: all of them)"},
     )
     case(
+        "mmlearn.strategies.SquareSymmetries",
+        lambda: (strategies.SquareSymmetries, dict(modality="image", seed=0)),
+        accept={"modality:unknown": "the name is checked against each batch, where the names are known"},
+    )
+    case(
+        "mmlearn.strategies.SquareSymmetries.__call__",
+        lambda: (strategies.SquareSymmetries("image"), dict(inputs=av_inputs(), labels=labels())),
+        kinds={"labels": "skip"},  # labels: not read (a transform's signature)
+        accept={"inputs:unknown_key": "modalities other than the picture pass through untouched"},
+    )
+    case(
         "mmlearn.strategies.FrozenEncoder",
         lambda: (strategies.FrozenEncoder, dict(encoder=image_encoder())),
     )

@@ -1,4 +1,4 @@
-"""Tests of mmlearn.strategies: modality dropout and staged training."""
+"""Tests of mmlearn.strategies: modality dropout, square-symmetry augmentation and staged training."""
 
 import pytest
 import torch
@@ -9,6 +9,7 @@ from mmlearn.encoders.image import ImageEncoder
 from mmlearn.strategies import (
     FrozenEncoder,
     ModalityDropout,
+    SquareSymmetries,
     linear_probe,
     pretrain_encoder,
     staged_training,
@@ -88,6 +89,80 @@ def _dataset(n=120, seed=0):
 def _encoders():
     torch.manual_seed(0)
     return {"image": ImageEncoder(out_dim=8, channels=(8,)), "audio": AudioEncoder(out_dim=8, channels=(8,))}
+
+
+def _the_8_symmetries(x):  # (..., H, W) -> list of its 8 images under the symmetries of the square
+    return [torch.rot90(y, k, dims=(-2, -1)) for y in (x, x.flip(-1)) for k in range(4)]
+
+
+def test_square_symmetries_gives_each_picture_one_of_the_8():
+    n = 4000
+    base = torch.arange(3 * 5 * 5, dtype=torch.float32).reshape(3, 5, 5)  # every pixel distinct
+    images = base.expand(n, 3, 5, 5).clone()  # (n, 3, 5, 5)
+    record = torch.randn(n, 10, generator=torch.Generator().manual_seed(0))
+    labels = torch.arange(n) % 2
+    inputs = {"image": images, "record": record}
+    out = SquareSymmetries("image", seed=3)(inputs, labels)
+    assert torch.equal(inputs["image"], images) and torch.equal(images[0], base)  # not modified in place
+    assert out["record"] is record and set(out) == {"image", "record"}  # the other modality is untouched
+    assert torch.equal(labels, torch.arange(n) % 2)
+    variants = torch.stack(_the_8_symmetries(base))  # (8, 3, 5, 5), all different
+    assert len({tuple(v.flatten().tolist()) for v in variants}) == 8
+    match = (out["image"][:, None] == variants[None]).flatten(2).all(dim=2)  # (n, 8)
+    assert torch.equal(match.sum(dim=1), torch.ones(n, dtype=torch.long))  # exactly one symmetry each
+    share = match.float().mean(dim=0)  # (8,): each symmetry about 1/8 of the time
+    assert (share - 1 / 8).abs().max() < 0.025, share
+    # each picture keeps its own pixels (a permutation of them), so what a picture shows is kept
+    assert torch.equal(out["image"].flatten(1).sort(dim=1).values, images.flatten(1).sort(dim=1).values)
+
+
+def test_square_symmetries_deterministic_per_seed_and_per_picture():
+    gen = torch.Generator().manual_seed(1)
+    inputs = {"image": torch.rand(64, 3, 8, 8, generator=gen)}
+    a = SquareSymmetries(seed=5)(inputs)["image"]
+    b = SquareSymmetries(seed=5)(inputs)["image"]
+    c = SquareSymmetries(seed=6)(inputs)["image"]
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    turned = (a != inputs["image"]).flatten(1).any(dim=1)  # (64,): the identity leaves a picture as it was
+    assert 0 < turned.sum() < 64  # pictures are turned one by one, not the batch as a whole
+
+
+def test_lesion_pictures_have_no_preferred_orientation():
+    """The symmetry that makes the augmentation honest: the lesion generator prefers no direction.
+
+    Per picture, how much darker the left half is than the right, the top than the bottom, and one
+    diagonal than the other: each has mean about 0, and left-right spreads as much as top-bottom.
+    """
+    from mmlearn.data.clinical import clinical_lesions
+
+    data = clinical_lesions(3000, seed=0, image_size=24)
+    dark = 1 - data.modalities["image"].mean(dim=1)  # (N, 24, 24) darkness
+    left_right = dark[:, :, :12].mean(dim=(1, 2)) - dark[:, :, 12:].mean(dim=(1, 2))  # (N,)
+    top_bottom = dark[:, :12].mean(dim=(1, 2)) - dark[:, 12:].mean(dim=(1, 2))
+    upper = torch.ones(24, 24).triu(1).bool()
+    diagonal = dark[:, upper].mean(dim=1) - dark[:, upper.T].mean(dim=1)
+    for stat in (left_right, top_bottom, diagonal):
+        assert stat.mean().abs() < 4 * stat.std() / len(stat) ** 0.5
+        for y in (0, 1):  # nor within a class: the diagnosis does not depend on the orientation
+            s = stat[data.labels == y]
+            assert s.mean().abs() < 4 * s.std() / len(s) ** 0.5
+    assert 0.9 < left_right.std() / top_bottom.std() < 1.1
+
+
+def test_square_symmetries_bad_inputs():
+    with pytest.raises(TypeError, match="modality"):
+        SquareSymmetries(3)
+    with pytest.raises((TypeError, ValueError), match="seed"):
+        SquareSymmetries(seed=-1)
+    t = SquareSymmetries("image")
+    with pytest.raises(KeyError, match="image"):
+        t({"record": torch.zeros(4, 10)})
+    with pytest.raises(ValueError, match="square"):
+        t({"image": torch.zeros(4, 3, 8, 6)})  # not square: a turn by 90 degrees would change its shape
+    with pytest.raises(ValueError, match="square"):
+        t({"image": torch.zeros(4, 8, 8)})  # no channel dimension
+    with pytest.raises(ValueError, match="differ"):
+        t({"image": torch.zeros(4, 3, 8, 8), "record": torch.zeros(3, 10)})
 
 
 def test_frozen_encoder_stays_fixed_and_in_eval():
