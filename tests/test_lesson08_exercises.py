@@ -14,6 +14,9 @@ from mmlearn.robustness import USABLE, worst_case_gap
 
 
 class SolutionNoise(RandomStrengthNoise):
+    device_of_draws = "batch"  # the wrong answers below change one of these two
+    std_correction = 1  # Tensor.std's default, the unbiased one
+
     def __call__(self, inputs, labels=None):
         names = list(inputs)
         batch = len(inputs[names[0]])
@@ -24,9 +27,10 @@ class SolutionNoise(RandomStrengthNoise):
         out = {}
         for j, m in enumerate(names):
             x = inputs[m]
-            noise = torch.randn(x.shape, generator=g).to(x.device)
-            pair_level = torch.where((which == j) & ~clean, level, torch.zeros(batch)).to(x.device)
-            scale = NOISE_AT_FULL * pair_level**2 * x.flatten(1).std(dim=1)
+            device = x.device if self.device_of_draws == "batch" else "cpu"
+            noise = torch.randn(x.shape, generator=g).to(device)
+            pair_level = torch.where((which == j) & ~clean, level, torch.zeros(batch)).to(device)
+            scale = NOISE_AT_FULL * pair_level**2 * x.flatten(1).std(dim=1, correction=self.std_correction)
             out[m] = x + scale.view(-1, *([1] * (x.dim() - 1))) * noise
         return out
 
@@ -112,40 +116,14 @@ class EveryModality(RandomStrengthNoise):
         return out
 
 
-class CpuOnly(RandomStrengthNoise):
+class CpuOnly(SolutionNoise):
     "The first version of the solution: its draws stay on the CPU, which fails on a GPU batch."
 
-    def __call__(self, inputs, labels=None):
-        names, g = list(inputs), self.generator
-        batch = len(inputs[names[0]])
-        which = torch.randint(len(names), (batch,), generator=g)
-        clean = torch.rand(batch, generator=g) < self.p_clean
-        level = torch.rand(batch, generator=g)
-        out = {}
-        for j, m in enumerate(names):
-            x = inputs[m]
-            noise = torch.randn(x.shape, generator=g)
-            lv = torch.where((which == j) & ~clean, level, torch.zeros(batch))
-            scale = NOISE_AT_FULL * lv**2 * x.flatten(1).std(dim=1)
-            out[m] = x + scale.view(-1, *([1] * (x.dim() - 1))) * noise
-        return out
+    device_of_draws = "cpu"
 
 
-class BiasedStd(RandomStrengthNoise):
-    def __call__(self, inputs, labels=None):
-        names, g = list(inputs), self.generator
-        batch = len(inputs[names[0]])
-        which = torch.randint(len(names), (batch,), generator=g)
-        clean = torch.rand(batch, generator=g) < self.p_clean
-        level = torch.rand(batch, generator=g)
-        out = {}
-        for j, m in enumerate(names):
-            x = inputs[m]
-            noise = torch.randn(x.shape, generator=g).to(x.device)
-            lv = torch.where((which == j) & ~clean, level, torch.zeros(batch)).to(x.device)
-            scale = NOISE_AT_FULL * lv**2 * x.flatten(1).std(dim=1, correction=0)
-            out[m] = x + scale.view(-1, *([1] * (x.dim() - 1))) * noise
-        return out
+class BiasedStd(SolutionNoise):
+    std_correction = 0
 
 
 class InPlace(SolutionNoise):
