@@ -17,6 +17,9 @@ def make(kind: str) -> tuple[torch.nn.Module, torch.Tensor]:
         return TextEncoder(30, out_dim=20, kind="transformer", max_len=10), torch.randint(
             1, 30, (5, 7), generator=g
         )
+    if kind == "conv":
+        tokens = torch.randint(1, 30, (5, 7), generator=g)
+        return TextEncoder(30, out_dim=20, kind="conv", num_layers=2), tokens
     if kind == "audio":
         return AudioEncoder(13, out_dim=24, channels=(8, 16)), torch.randn(5, 13, 20, generator=g)
     if kind == "tabular":
@@ -26,7 +29,7 @@ def make(kind: str) -> tuple[torch.nn.Module, torch.Tensor]:
     raise ValueError(kind)
 
 
-KINDS = ["image", "gru", "transformer", "audio", "tabular", "sensor"]
+KINDS = ["image", "gru", "transformer", "conv", "audio", "tabular", "sensor"]
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -82,7 +85,7 @@ def test_image_uint8_is_scaled_to_unit_range():
     assert torch.allclose(enc(pixels), enc(pixels.float() / 255.0))
 
 
-@pytest.mark.parametrize("kind", ["gru", "transformer"])
+@pytest.mark.parametrize("kind", ["gru", "transformer", "conv"])
 def test_text_padding_does_not_change_features(kind):
     torch.manual_seed(0)
     enc = TextEncoder(30, out_dim=16, kind=kind, max_len=12, num_layers=2, bidirectional=kind == "gru").eval()
@@ -107,6 +110,23 @@ def test_text_gru_feature_is_final_state_at_true_length():
     x = torch.tensor([[4, 5, 6, 0, 0]])
     out, _ = enc.rnn(enc.embedding(x[:, :3]))  # an independent run on the unpadded prefix
     assert torch.allclose(enc(x), out[:, -1], atol=1e-6)
+
+
+def test_text_conv_sees_word_order_within_its_window():
+    """Two layers of width 3 see five words: swapping two neighbours changes the feature (a bag would not)."""
+    torch.manual_seed(0)
+    enc = TextEncoder(20, out_dim=8, kind="conv", num_layers=2).eval()
+    a, b = enc(torch.tensor([[4, 5, 6, 7]])), enc(torch.tensor([[4, 6, 5, 7]]))
+    assert not torch.allclose(a, b, atol=1e-4)
+
+
+def test_text_conv_tokens_are_zero_at_padding():
+    torch.manual_seed(0)
+    enc = TextEncoder(20, out_dim=8, kind="conv", num_layers=2).eval()
+    tok, pad = enc.tokens(torch.tensor([[4, 5, 0, 0], [4, 5, 6, 7]]))
+    assert tok.shape == (2, 4, 8)
+    assert pad[0].tolist() == [False, False, True, True]
+    assert torch.equal(tok[0, 2:], torch.zeros(2, 8))
 
 
 def test_bidirectional_gru_needs_even_out_dim():
@@ -139,6 +159,12 @@ def test_text_transformer_too_long_and_bad_options():
         TextEncoder(30, kind="transformer", embed_dim=30, num_heads=4)
     with pytest.raises(ValueError, match="pad_id"):
         TextEncoder(30, pad_id=30)
+    with pytest.raises(ValueError, match="kernel_size must be odd"):
+        TextEncoder(30, kind="conv", kernel_size=4)
+    with pytest.raises(ValueError, match="kernel_size"):
+        TextEncoder(30, kind="conv", kernel_size=0)
+    with pytest.raises(ValueError, match="dropout is not used by kind='conv'"):
+        TextEncoder(30, kind="conv", dropout=0.1)
 
 
 def test_audio_any_number_of_frames():
@@ -203,3 +229,13 @@ def test_float64_batches_are_accepted_and_give_the_float32_answer(kind):
         expected = encoder(x)
         got = encoder(x.double())  # what torch.from_numpy gives for a NumPy float array
     assert got.dtype == torch.float32 and torch.allclose(got, expected, atol=1e-5)
+
+
+def test_image_feature_map_of_pool_size_is_used_as_it_is():
+    """A feature map already pool_size x pool_size skips the identity pooling: the same numbers either way."""
+    torch.manual_seed(0)
+    enc = ImageEncoder(3, out_dim=8, channels=(4, 4), first_stride=2, pool_size=4).eval()
+    x = torch.rand(2, 3, 16, 16)  # 16 -> 8 -> 4: the map is 4x4 already
+    fmap = enc.feature_map(x)
+    assert fmap.shape[-2:] == (4, 4)
+    assert torch.equal(enc(x), enc.fc(enc.pool(fmap).flatten(1)))

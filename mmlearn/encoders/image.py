@@ -84,5 +84,7 @@ class ImageEncoder(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         fmap = self.feature_map(x)  # (B, D, H', W')
-        pooled = self.pool(fmap).flatten(1)  # (B, D * pool_size**2)
+        if fmap.shape[-2:] != (self.pool_size, self.pool_size):  # already that size: pooling would copy it
+            fmap = self.pool(fmap)  # (B, D, pool_size, pool_size)
+        pooled = fmap.flatten(1)  # (B, D * pool_size**2)
         return self.fc(pooled)  # (B, out_dim)
