@@ -269,7 +269,10 @@ def test_the_stop_button_still_stops_a_check(tmp_path):
     pid_file = tmp_path / "pid"
 
     def slow(x):
-        pid_file.write_text(str(os.getpid()))
+        # Written whole, then renamed: the stop button below waits for the file, and must not find it empty.
+        partial = pid_file.with_suffix(".partial")
+        partial.write_text(str(os.getpid()))
+        os.replace(partial, pid_file)
         time.sleep(30)
 
     def press_stop():
