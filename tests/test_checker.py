@@ -195,7 +195,9 @@ def _stubborn(pid_file, seconds):
     """A student loop that swallows every exception, the checker's own timeout included."""
 
     def student(x):
-        pid_file.write_text(str(os.getpid()))
+        partial = pid_file.with_suffix(".partial")  # written whole, then renamed: never read half-written
+        partial.write_text(str(os.getpid()))
+        os.replace(partial, pid_file)
         end = time.monotonic() + seconds
         while time.monotonic() < end:
             try:
